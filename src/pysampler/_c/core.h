@@ -1,0 +1,131 @@
+/* Internal declarations shared by the C core's modules. */
+#ifndef PYSAMPLER_CORE_H
+#define PYSAMPLER_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "pysampler.h"
+
+#define PS_MAX_INTERPRETERS 256
+#define PS_MAX_THREADS 4096
+#define PS_MAX_DEPTH 4096
+#define PS_MAX_STRING 65536
+#define PS_MAX_LINETABLE (1 << 20)
+#define PS_MAX_EXC_CHAIN 256
+#define PS_ERRLEN 512
+
+/* ---- memory reader (mem.c) ------------------------------------------- */
+
+/* Reads len bytes at addr of the target into buf; 0 or a PS_E* code. */
+typedef int (*ps_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
+
+typedef struct ps_reader {
+    ps_read_fn read;
+    void *ctx;
+    int32_t pid;
+} ps_reader;
+
+void ps_reader_for_pid(ps_reader *r, int32_t pid);
+int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len);
+int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out);
+
+/* True for an address a user-space object could live at, 8-byte aligned. */
+int ps_plausible_pointer(uint64_t addr);
+
+/* ---- ELF symbols (elf.c) ---------------------------------------------- */
+
+typedef struct ps_elf {
+    const unsigned char *data;
+    size_t size;
+    uint64_t first_load_vaddr; /* vaddr of the first PT_LOAD, page aligned */
+} ps_elf;
+
+int ps_elf_open(const char *path, ps_elf *elf);
+void ps_elf_close(ps_elf *elf);
+/* Value of a defined symbol from .symtab or .dynsym; 0 when absent. */
+uint64_t ps_elf_symbol(const ps_elf *elf, const char *name);
+/* Address of a named section, 0 when absent. */
+uint64_t ps_elf_section(const ps_elf *elf, const char *name, uint64_t *size);
+
+/* ---- growable arrays and interning (intern.c) -------------------------- */
+
+typedef struct ps_strings {
+    char **text;
+    size_t *length;
+    uint32_t count, capacity;
+    uint32_t *slots;          /* open addressing: id + 1, 0 empty */
+    uint32_t slot_count;
+} ps_strings;
+
+int ps_strings_intern(ps_strings *s, const char *text, size_t len, uint32_t *id);
+void ps_strings_free(ps_strings *s);
+
+/* A code object as last read, keyed by its address in the target. */
+typedef struct ps_code_entry {
+    uint64_t address;
+    uint64_t filename_ptr, qualname_ptr, linetable_ptr;
+    int32_t firstlineno;
+    uint32_t code_id;
+    unsigned char *linetable;
+    size_t linetable_len;
+} ps_code_entry;
+
+typedef struct ps_code_cache {
+    ps_code_entry *entries;   /* open addressing by address */
+    uint32_t slot_count, used;
+    ps_code_rec *records;     /* by code_id */
+    uint32_t record_count, record_capacity;
+} ps_code_cache;
+
+ps_code_entry *ps_code_cache_slot(ps_code_cache *c, uint64_t address);
+int ps_code_cache_add_record(ps_code_cache *c, const ps_code_rec *rec, uint32_t *id);
+void ps_code_cache_free(ps_code_cache *c);
+
+/* ---- line tables (linetable.c) ---------------------------------------- */
+
+typedef struct ps_location {
+    int32_t lineno, end_lineno, col, end_col;
+} ps_location;
+
+/* addr is in bytes from the start of the bytecode. */
+void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_t len,
+                         int32_t firstlineno, int32_t addr, ps_location *out);
+
+/* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
+
+struct ps_unwinder {
+    ps_reader reader;
+    ps_target_info target;
+    ps_layout layout;
+    const char *const *opnames;
+    uint64_t runtime;        /* address of _PyRuntime */
+    uint64_t none_address;   /* &_Py_NoneStruct, 0 unknown */
+    uint64_t code_type;      /* &PyCode_Type, 0 unknown */
+
+    ps_strings strings;
+    ps_code_cache codes;
+
+    ps_thread_rec *threads;
+    uint32_t thread_count, thread_capacity;
+    ps_frame_rec *frames;
+    uint32_t frame_count, frame_capacity;
+    unsigned char *scratch;  /* one struct read at a time */
+    size_t scratch_size;
+
+    char error[PS_ERRLEN];
+};
+
+/* Fill target, layout and addresses for pid. */
+int ps_locate(ps_unwinder *u, int32_t pid);
+
+/* Record a formatted message and return code. */
+int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Apply the _Py_DebugOffsets found at the start of _PyRuntime (3.13+). */
+int ps_apply_debug_offsets(ps_unwinder *u);
+
+#endif

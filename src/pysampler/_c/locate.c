@@ -1,0 +1,257 @@
+/* Finding the interpreter in a target: /proc/PID/maps, the ELF file that
+ * defines _PyRuntime, the version, the build and the layout to use. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+typedef struct mapping {
+    uint64_t start;
+    uint64_t offset;
+    char path[PATH_MAX];
+} mapping;
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int is_libpython(const char *path)
+{
+    const char *name = base_name(path);
+    return strncmp(name, "libpython3.", 11) == 0 && strstr(name, ".so") != NULL;
+}
+
+/* The lowest offset-0 mapping of the libpython shared library, else of the
+ * executable itself. */
+static int find_binary(ps_unwinder *u, int32_t pid, mapping *out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    FILE *maps = fopen(path, "re");
+    if (!maps) {
+        if (errno == EACCES || errno == EPERM) {
+            return ps_fail(u, PS_EPERM, "permission denied reading /proc/%d/maps", pid);
+        }
+        return ps_fail(u, PS_ENOPROC, "no process with pid %d", pid);
+    }
+    char exe[PATH_MAX] = "";
+    snprintf(path, sizeof path, "/proc/%d/exe", pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *deleted = strstr(exe, " (deleted)");
+    if (deleted) {
+        *deleted = '\0';
+    }
+
+    mapping lib = {0}, prog = {0};
+    char line[PATH_MAX + 256];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long long start, end, offset;
+        int name_at = 0;
+        if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &offset, &name_at) < 3 ||
+            name_at <= 0 || line[name_at] != '/') {
+            continue;
+        }
+        char *name = line + name_at;
+        name[strcspn(name, "\n")] = '\0';
+        mapping *slot = is_libpython(name) ? &lib : (strcmp(name, exe) == 0 ? &prog : NULL);
+        if (slot && offset == 0 && (slot->path[0] == '\0' || start < slot->start)) {
+            slot->start = start;
+            slot->offset = offset;
+            snprintf(slot->path, sizeof slot->path, "%s", name);
+        }
+    }
+    fclose(maps);
+    if (lib.path[0]) {
+        *out = lib;
+    } else if (prog.path[0]) {
+        *out = prog;
+    } else {
+        return ps_fail(u, PS_ENOTPYTHON, "process %d maps no executable file", pid);
+    }
+    return PS_OK;
+}
+
+/* "3.X.Y" as a NUL-terminated string literal in the file, for versions
+ * without the Py_Version symbol (3.8-3.10). */
+static int version_from_rodata(const ps_elf *elf, int minor, int *micro)
+{
+    char want[16];
+    int len = snprintf(want, sizeof want, "%c3.%d.", '\0', minor);
+    const unsigned char *p = elf->data, *end = elf->data + elf->size;
+    while ((p = memmem(p, (size_t)(end - p), want, (size_t)len)) != NULL) {
+        const unsigned char *q = p + len;
+        int value = 0, digits = 0;
+        while (q < end && *q >= '0' && *q <= '9' && digits < 3) {
+            value = value * 10 + (*q++ - '0');
+            digits++;
+        }
+        if (digits > 0 && q < end && *q == '\0') {
+            *micro = value;
+            return 1;
+        }
+        p++;
+    }
+    return 0;
+}
+
+static int minor_from_name(const char *path)
+{
+    const char *name = base_name(path);
+    const char *at = strstr(name, "python3.");
+    if (!at) {
+        return -1;
+    }
+    char *end;
+    long minor = strtol(at + 8, &end, 10);
+    return end == at + 8 || minor < 0 || minor > 99 ? -1 : (int)minor;
+}
+
+static int free_threaded_name(const char *path)
+{
+    const char *at = strstr(base_name(path), "python3.");
+    if (!at) {
+        return 0;
+    }
+    at += 8;
+    while (*at >= '0' && *at <= '9') {
+        at++;
+    }
+    return *at == 't';
+}
+
+static int refuse_build(ps_unwinder *u, const ps_elf *elf, const char *path)
+{
+    const ps_target_info *t = &u->target;
+    const char *kind = NULL;
+    if (free_threaded_name(path) || ps_elf_symbol(elf, "_Py_MergeZeroLocalRefcount")) {
+        kind = "a free-threaded (\"t\") build";
+    } else if (ps_elf_symbol(elf, "_Py_PrintReferences")) {
+        kind = "a Py_TRACE_REFS build (a different object header)";
+    } else if (ps_elf_symbol(elf, "_Py_NegativeRefcount")) {
+        kind = "a debug (Py_DEBUG) build";
+    }
+    if (kind) {
+        return ps_fail(u, PS_EVERSION,
+                       "process %d runs Python %d.%d.%d as %s, which pysampler cannot read",
+                       t->pid, t->major, t->minor, t->micro, kind);
+    }
+    return PS_OK;
+}
+
+static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
+{
+    ps_target_info *t = &u->target;
+    uint64_t sym = ps_elf_symbol(elf, "Py_Version");
+    if (sym) {
+        uint32_t hex;
+        int rc = ps_read(&u->reader, bias + sym, &hex, sizeof hex);
+        if (rc != PS_OK) {
+            return ps_fail(u, rc, "cannot read Py_Version in process %d", t->pid);
+        }
+        t->major = (int32_t)(hex >> 24);
+        t->minor = (int32_t)((hex >> 16) & 0xff);
+        t->micro = (int32_t)((hex >> 8) & 0xff);
+        t->release_level = (int32_t)((hex >> 4) & 0xf);
+        t->serial = (int32_t)(hex & 0xf);
+        return PS_OK;
+    }
+    int minor = minor_from_name(path);
+    int micro = 0;
+    if (minor < 0) {
+        for (int m = 0; m < 40 && minor < 0; m++) {
+            if (version_from_rodata(elf, m, &micro)) {
+                minor = m;
+            }
+        }
+    } else if (!version_from_rodata(elf, minor, &micro)) {
+        micro = 0;
+    }
+    if (minor < 0) {
+        return ps_fail(u, PS_EVERSION, "cannot tell which Python version %s is", path);
+    }
+    t->major = 3;
+    t->minor = minor;
+    t->micro = micro;
+    t->release_level = 0xF;
+    return PS_OK;
+}
+
+int ps_locate(ps_unwinder *u, int32_t pid)
+{
+    ps_target_info *t = &u->target;
+    memset(t, 0, sizeof *t);
+    t->pid = pid;
+    ps_reader_for_pid(&u->reader, pid);
+    if (pid <= 0) {
+        return ps_fail(u, PS_ENOPROC, "no process with pid %d", pid);
+    }
+    if (kill(pid, 0) != 0 && errno == ESRCH) {
+        return ps_fail(u, PS_ENOPROC, "no process with pid %d", pid);
+    }
+
+    mapping bin;
+    int rc = find_binary(u, pid, &bin);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    char root_path[PATH_MAX + 32];
+    snprintf(root_path, sizeof root_path, "/proc/%d/root%s", pid, bin.path);
+    ps_elf elf;
+    if (ps_elf_open(root_path, &elf) != PS_OK && ps_elf_open(bin.path, &elf) != PS_OK) {
+        return ps_fail(u, PS_ENOTPYTHON, "process %d: cannot read %s as an ELF file", pid,
+                       bin.path);
+    }
+    snprintf(t->binary, sizeof t->binary, "%s", bin.path);
+    uint64_t bias = bin.start - elf.first_load_vaddr;
+    uint64_t runtime = ps_elf_symbol(&elf, "_PyRuntime");
+    if (!runtime) {
+        runtime = ps_elf_section(&elf, ".PyRuntime", NULL);
+    }
+    if (!runtime) {
+        ps_elf_close(&elf);
+        return ps_fail(u, PS_ENOTPYTHON, "process %d is not a CPython 3 process (no _PyRuntime in %s)",
+                       pid, bin.path);
+    }
+    u->runtime = t->runtime_address = bias + runtime;
+    uint64_t none = ps_elf_symbol(&elf, "_Py_NoneStruct");
+    uint64_t code_type = ps_elf_symbol(&elf, "PyCode_Type");
+    u->none_address = none ? bias + none : 0;
+    u->code_type = code_type ? bias + code_type : 0;
+
+    rc = detect_version(u, &elf, bias, bin.path);
+    if (rc == PS_OK) {
+        rc = refuse_build(u, &elf, bin.path);
+    }
+    ps_elf_close(&elf);
+    if (rc != PS_OK) {
+        return rc;
+    }
+
+    const ps_layout *table = ps_layout_for(t->major, t->minor);
+    if (table) {
+        u->layout = *table;
+    }
+    if (t->major == 3 && t->minor >= 13) {
+        rc = ps_apply_debug_offsets(u);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        t->debug_offsets = 1;
+    } else if (!table) {
+        return ps_fail(u, PS_EVERSION,
+                       "process %d runs Python %d.%d.%d, which pysampler does not support "
+                       "(it reads CPython 3.8 to 3.15)",
+                       pid, t->major, t->minor, t->micro);
+    }
+    u->opnames = ps_opnames_for(t->major, t->minor);
+    return PS_OK;
+}

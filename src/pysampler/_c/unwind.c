@@ -1,0 +1,661 @@
+/* Walking a target's interpreters, threads and frames into flat records. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core.h"
+
+#ifndef PS_PACKAGE_VERSION
+#define PS_PACKAGE_VERSION "0+unknown"
+#endif
+
+int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->error, sizeof u->error, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *ps_core_version(void)
+{
+    return PS_PACKAGE_VERSION;
+}
+
+const char *ps_error_name(int code)
+{
+    switch (code) {
+    case PS_OK: return "ok";
+    case PS_ENOPROC: return "no such process";
+    case PS_EPERM: return "permission denied";
+    case PS_ENOTPYTHON: return "not a Python process";
+    case PS_EVERSION: return "unsupported Python version";
+    case PS_EEXITED: return "the process exited";
+    case PS_EMEMORY: return "unreadable memory";
+    case PS_ECORRUPT: return "inconsistent data";
+    case PS_ENOMEM: return "out of memory";
+    case PS_EINVAL: return "invalid argument";
+    default: return "unknown error";
+    }
+}
+
+/* ---- small readers ------------------------------------------------------ */
+
+static uint64_t field_u64(const unsigned char *buf, int32_t off)
+{
+    uint64_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static int32_t field_i32(const unsigned char *buf, int32_t off)
+{
+    int32_t v;
+    memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static int read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out)
+{
+    *out = 0;
+    if (off == PS_ABSENT) {
+        return PS_OK;
+    }
+    return ps_read_ptr(&u->reader, base + (uint64_t)off, out);
+}
+
+static int ensure_scratch(ps_unwinder *u, size_t size)
+{
+    if (size <= u->scratch_size) {
+        return PS_OK;
+    }
+    unsigned char *p = realloc(u->scratch, size);
+    if (!p) {
+        return PS_ENOMEM;
+    }
+    u->scratch = p;
+    u->scratch_size = size;
+    return PS_OK;
+}
+
+/* A str object's text as UTF-8, interned. */
+static int read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
+{
+    const ps_layout *L = &u->layout;
+    if (!ps_plausible_pointer(addr)) {
+        return PS_ECORRUPT;
+    }
+    unsigned char head[128];
+    size_t head_size = (size_t)L->unicode_compact_size;
+    if (head_size > sizeof head || head_size < (size_t)L->unicode_ascii_size) {
+        return PS_ECORRUPT;
+    }
+    int rc = ps_read(&u->reader, addr, head, (size_t)L->unicode_ascii_size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    uint64_t length = field_u64(head, L->unicode_length);
+    uint32_t state = (uint32_t)field_i32(head, L->unicode_state);
+    unsigned kind = (state >> L->unicode_kind_shift) & 7;
+    unsigned compact = (state >> L->unicode_compact_shift) & 1;
+    unsigned ascii = (state >> L->unicode_ascii_shift) & 1;
+    if (length > PS_MAX_STRING || !compact || (kind != 1 && kind != 2 && kind != 4)) {
+        return PS_ECORRUPT;
+    }
+    size_t data_at = (size_t)(ascii ? L->unicode_ascii_size : L->unicode_compact_size);
+    size_t raw_len = (size_t)length * kind;
+    rc = ensure_scratch(u, raw_len + (size_t)length * 4 + 1);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    unsigned char *raw = u->scratch;
+    rc = ps_read(&u->reader, addr + data_at, raw, raw_len);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    if (ascii) {
+        return ps_strings_intern(&u->strings, (const char *)raw, raw_len, id);
+    }
+    unsigned char *utf8 = raw + raw_len, *o = utf8;
+    for (size_t i = 0; i < length; i++) {
+        uint32_t c = kind == 1 ? raw[i]
+                     : kind == 2 ? (uint32_t)(raw[2 * i] | raw[2 * i + 1] << 8)
+                                 : (uint32_t)(raw[4 * i] | raw[4 * i + 1] << 8 |
+                                              raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24);
+        if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+            c = 0xFFFD;
+        }
+        if (c < 0x80) {
+            *o++ = (unsigned char)c;
+        } else if (c < 0x800) {
+            *o++ = (unsigned char)(0xC0 | c >> 6);
+            *o++ = (unsigned char)(0x80 | (c & 63));
+        } else if (c < 0x10000) {
+            *o++ = (unsigned char)(0xE0 | c >> 12);
+            *o++ = (unsigned char)(0x80 | ((c >> 6) & 63));
+            *o++ = (unsigned char)(0x80 | (c & 63));
+        } else {
+            *o++ = (unsigned char)(0xF0 | c >> 18);
+            *o++ = (unsigned char)(0x80 | ((c >> 12) & 63));
+            *o++ = (unsigned char)(0x80 | ((c >> 6) & 63));
+            *o++ = (unsigned char)(0x80 | (c & 63));
+        }
+    }
+    return ps_strings_intern(&u->strings, (const char *)utf8, (size_t)(o - utf8), id);
+}
+
+/* A bytes object's contents, malloc'd. */
+static int read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t *len)
+{
+    const ps_layout *L = &u->layout;
+    *out = NULL;
+    *len = 0;
+    if (!ps_plausible_pointer(addr)) {
+        return PS_ECORRUPT;
+    }
+    uint64_t size;
+    int rc = ps_read_ptr(&u->reader, addr + (uint64_t)L->varobject_size, &size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    if (size > PS_MAX_LINETABLE) {
+        return PS_ECORRUPT;
+    }
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        return PS_ENOMEM;
+    }
+    rc = ps_read(&u->reader, addr + (uint64_t)L->bytes_sval, buf, size);
+    if (rc != PS_OK) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = size;
+    return PS_OK;
+}
+
+/* ---- code objects --------------------------------------------------------- */
+
+/* The cached entry for the code object at addr, read again when its
+ * identifying fields changed (the address was reused for another code). */
+static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
+{
+    const ps_layout *L = &u->layout;
+    if (!ps_plausible_pointer(addr)) {
+        return PS_ECORRUPT;
+    }
+    int rc = ensure_scratch(u, (size_t)L->code_size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    unsigned char *buf = u->scratch;
+    rc = ps_read(&u->reader, addr, buf, (size_t)L->code_size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    if (u->code_type && field_u64(buf, L->object_type) != u->code_type) {
+        return PS_ECORRUPT;
+    }
+    uint64_t filename = field_u64(buf, L->code_filename);
+    uint64_t qualname = field_u64(buf, L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name);
+    uint64_t linetable = field_u64(buf, L->code_linetable);
+    int32_t firstlineno = field_i32(buf, L->code_firstlineno);
+
+    ps_code_entry *e = ps_code_cache_slot(&u->codes, addr);
+    if (!e) {
+        return PS_ENOMEM;
+    }
+    if (e->code_id != UINT32_MAX && e->filename_ptr == filename && e->qualname_ptr == qualname &&
+        e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
+        *out = e;
+        return PS_OK;
+    }
+    ps_code_rec rec = {0, 0, firstlineno};
+    rc = read_string(u, filename, &rec.filename_id);
+    if (rc == PS_OK) {
+        rc = read_string(u, qualname, &rec.qualname_id);
+    }
+    unsigned char *table = NULL;
+    size_t table_len = 0;
+    if (rc == PS_OK) {
+        rc = read_bytes(u, linetable, &table, &table_len);
+    }
+    uint32_t id = 0;
+    if (rc == PS_OK) {
+        rc = ps_code_cache_add_record(&u->codes, &rec, &id);
+    }
+    if (rc != PS_OK) {
+        free(table);
+        return rc;
+    }
+    free(e->linetable);
+    e->filename_ptr = filename;
+    e->qualname_ptr = qualname;
+    e->linetable_ptr = linetable;
+    e->firstlineno = firstlineno;
+    e->linetable = table;
+    e->linetable_len = table_len;
+    e->code_id = id;
+    *out = e;
+    return PS_OK;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+static int push_frame(ps_unwinder *u, const ps_frame_rec *f)
+{
+    if (u->frame_count == u->frame_capacity) {
+        uint32_t capacity = u->frame_capacity ? u->frame_capacity * 2 : 1024;
+        ps_frame_rec *frames = realloc(u->frames, capacity * sizeof *frames);
+        if (!frames) {
+            return PS_ENOMEM;
+        }
+        u->frames = frames;
+        u->frame_capacity = capacity;
+    }
+    u->frames[u->frame_count++] = *f;
+    return PS_OK;
+}
+
+static ps_thread_rec *push_thread(ps_unwinder *u)
+{
+    if (u->thread_count == u->thread_capacity) {
+        uint32_t capacity = u->thread_capacity ? u->thread_capacity * 2 : 16;
+        ps_thread_rec *threads = realloc(u->threads, capacity * sizeof *threads);
+        if (!threads) {
+            return NULL;
+        }
+        u->threads = threads;
+        u->thread_capacity = capacity;
+    }
+    ps_thread_rec *t = &u->threads[u->thread_count++];
+    memset(t, 0, sizeof *t);
+    return t;
+}
+
+/* ---- frames ----------------------------------------------------------------- */
+
+static int frame_record(ps_unwinder *u, uint64_t code, int32_t instr_offset, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    ps_code_entry *e;
+    int rc = code_entry(u, code, &e);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, instr_offset, -1};
+    ps_location loc;
+    ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len, e->firstlineno,
+                        instr_offset, &loc);
+    f.lineno = loc.lineno;
+    f.end_lineno = loc.end_lineno;
+    f.col = loc.col;
+    f.end_col = loc.end_col;
+    if ((options & PS_SNAP_OPCODES) && instr_offset >= 0) {
+        unsigned char op;
+        uint64_t at;
+        if (L->code_adaptive != PS_ABSENT) {
+            at = code + (uint64_t)L->code_adaptive + (uint64_t)instr_offset;
+        } else {
+            uint64_t bytes;
+            rc = read_field(u, code, L->code_code, &bytes);
+            at = bytes + (uint64_t)L->bytes_sval + (uint64_t)instr_offset;
+        }
+        if (rc == PS_OK && ps_read(&u->reader, at, &op, 1) == PS_OK) {
+            f.opcode = op;
+        }
+    }
+    return push_frame(u, &f);
+}
+
+/* 3.8-3.10: the PyFrameObject chain from tstate->frame. */
+static int walk_frame_objects(ps_unwinder *u, uint64_t frame, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    for (int depth = 0; frame; depth++) {
+        if (depth >= PS_MAX_DEPTH) {
+            return PS_ECORRUPT;
+        }
+        if (!ps_plausible_pointer(frame)) {
+            return PS_ECORRUPT;
+        }
+        int rc = ensure_scratch(u, (size_t)L->frame_size);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        uint64_t code = field_u64(u->scratch, L->frame_code);
+        uint64_t back = field_u64(u->scratch, L->frame_previous);
+        int32_t lasti = field_i32(u->scratch, L->frame_lasti);
+        /* 3.10 counts f_lasti in 2-byte code units, 3.8-3.9 in bytes. */
+        int32_t offset = lasti < 0 ? -1 : (L->minor >= 10 ? lasti * 2 : lasti);
+        rc = frame_record(u, code, offset, options);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        frame = back;
+    }
+    return PS_OK;
+}
+
+/* 3.11+: the _PyInterpreterFrame chain. */
+static int walk_interpreter_frames(ps_unwinder *u, uint64_t frame, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    for (int depth = 0; frame; depth++) {
+        if (depth >= PS_MAX_DEPTH || !ps_plausible_pointer(frame)) {
+            return PS_ECORRUPT;
+        }
+        int rc = ensure_scratch(u, (size_t)L->frame_size);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        uint64_t code = field_u64(u->scratch, L->frame_code);
+        uint64_t previous = field_u64(u->scratch, L->frame_previous);
+        uint64_t instr = field_u64(u->scratch, L->frame_instr);
+        unsigned char owner = u->scratch[L->frame_owner];
+        frame = previous;
+        if (L->owner_cstack != PS_ABSENT && owner == L->owner_cstack) {
+            continue; /* the C stack's shim frame: no Python code of its own */
+        }
+        uint64_t first = code + (uint64_t)L->code_adaptive;
+        int32_t offset = -1;
+        if (instr >= first && instr - first < (1u << 30)) {
+            offset = (int32_t)(instr - first);
+        }
+        rc = frame_record(u, code, offset, options);
+        if (rc != PS_OK) {
+            return rc;
+        }
+    }
+    return PS_OK;
+}
+
+/* ---- threads ---------------------------------------------------------------- */
+
+static int on_cpu(int32_t pid, uint64_t tid)
+{
+    char path[96], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    if (!paren || paren[1] != ' ') {
+        return -1;
+    }
+    return paren[2] == 'R';
+}
+
+/* Whether the thread is inside an except block: the topmost exception
+ * state with an exception set, as sys.exc_info() finds it. */
+static int handling_exception(ps_unwinder *u, uint64_t exc_info)
+{
+    const ps_layout *L = &u->layout;
+    for (int i = 0; exc_info && i < PS_MAX_EXC_CHAIN; i++) {
+        if (!ps_plausible_pointer(exc_info)) {
+            return 0;
+        }
+        uint64_t value;
+        if (read_field(u, exc_info, L->err_stackitem_value, &value) != PS_OK) {
+            return 0;
+        }
+        if (value && value != u->none_address) {
+            return 1;
+        }
+        /* previous_item follows the exception fields. */
+        uint64_t previous;
+        int32_t prev_at = L->minor >= 11 ? L->err_stackitem_value + 8 : L->err_stackitem_value + 16;
+        if (read_field(u, exc_info, prev_at, &previous) != PS_OK) {
+            return 0;
+        }
+        exc_info = previous;
+    }
+    return 0;
+}
+
+static int gil_holder(ps_unwinder *u, uint64_t interp, uint64_t *holder)
+{
+    const ps_layout *L = &u->layout;
+    uint64_t gil = 0;
+    *holder = 0;
+    if (L->interp_gil != PS_ABSENT) {
+        int rc = read_field(u, interp, L->interp_gil, &gil);
+        if (rc != PS_OK) {
+            return rc;
+        }
+    } else if (L->runtime_gil_locked != PS_ABSENT) {
+        gil = u->runtime + (uint64_t)L->runtime_gil_locked - (uint64_t)L->gil_locked;
+    }
+    if (!gil) {
+        return PS_OK;
+    }
+    int32_t locked;
+    int rc = ps_read(&u->reader, gil + (uint64_t)L->gil_locked, &locked, sizeof locked);
+    if (rc == PS_OK && locked > 0) {
+        rc = read_field(u, gil, L->gil_last_holder, holder);
+    }
+    return rc;
+}
+
+static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
+                       uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    int rc = ensure_scratch(u, (size_t)L->tstate_size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    rc = ps_read(&u->reader, tstate, u->scratch, (size_t)L->tstate_size);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    if (field_u64(u->scratch, L->tstate_interp) != interp) {
+        return PS_ECORRUPT;
+    }
+    ps_thread_rec *t = push_thread(u);
+    if (!t) {
+        return PS_ENOMEM;
+    }
+    t->interpreter_id = interp_id;
+    t->tstate = tstate;
+    t->thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    t->native_id = L->tstate_native_thread_id != PS_ABSENT
+                       ? field_u64(u->scratch, L->tstate_native_thread_id) : 0;
+    uint64_t frame = 0;
+    if (L->tstate_frame != PS_ABSENT) {
+        frame = field_u64(u->scratch, L->tstate_frame);
+    } else {
+        uint64_t cframe = field_u64(u->scratch, L->tstate_cframe);
+        if (cframe && read_field(u, cframe, L->cframe_current_frame, &frame) != PS_OK) {
+            frame = 0;
+        }
+    }
+    uint64_t exc_info = field_u64(u->scratch, L->tstate_exc_info);
+
+    uint32_t index = (uint32_t)(t - u->threads);
+    if (holder == tstate) {
+        t->status |= PS_THREAD_HAS_GIL;
+    }
+    if ((main_tstate && tstate == main_tstate) || (!main_tstate && t->thread_id == main_ident)) {
+        t->status |= PS_THREAD_MAIN;
+    }
+    if (options & PS_SNAP_CPU_STATE) {
+        int running = t->native_id ? on_cpu(u->target.pid, t->native_id) : -1;
+        if (running > 0) {
+            t->status |= PS_THREAD_ON_CPU;
+        } else if (running < 0) {
+            t->status |= PS_THREAD_UNKNOWN;
+        }
+    }
+    if (handling_exception(u, exc_info)) {
+        u->threads[index].status |= PS_THREAD_HAS_EXCEPTION;
+    }
+    uint32_t first = u->frame_count;
+    rc = L->frame_lasti != PS_ABSENT ? walk_frame_objects(u, frame, options)
+                                     : walk_interpreter_frames(u, frame, options);
+    t = &u->threads[index];
+    t->frame_start = first;
+    t->frame_count = u->frame_count - first;
+    if (rc == PS_EEXITED || rc == PS_ENOMEM) {
+        return rc;
+    }
+    t->error = rc;
+    return PS_OK;
+}
+
+static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    uint64_t id = 0, head = 0, main_tstate = 0, holder = 0;
+    int rc = read_field(u, interp, L->interp_id, &id);
+    if (rc == PS_OK) {
+        rc = read_field(u, interp, L->interp_threads_head, &head);
+    }
+    if (rc == PS_OK) {
+        rc = read_field(u, interp, L->interp_threads_main, &main_tstate);
+    }
+    if (rc == PS_OK) {
+        rc = gil_holder(u, interp, &holder);
+    }
+    if (rc != PS_OK) {
+        return rc;
+    }
+    uint64_t tstate = head;
+    for (int n = 0; tstate; n++) {
+        if (n >= PS_MAX_THREADS || !ps_plausible_pointer(tstate)) {
+            return PS_ECORRUPT;
+        }
+        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident, options);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        rc = read_field(u, tstate, L->tstate_next, &tstate);
+        if (rc != PS_OK) {
+            return rc;
+        }
+    }
+    return PS_OK;
+}
+
+static int target_gone(ps_unwinder *u)
+{
+    return kill(u->target.pid, 0) != 0;
+}
+
+int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    u->thread_count = 0;
+    u->frame_count = 0;
+    u->error[0] = '\0';
+    uint64_t interp = 0, main_ident = 0;
+    int rc = read_field(u, u->runtime, L->runtime_interpreters_head, &interp);
+    if (rc == PS_OK) {
+        rc = read_field(u, u->runtime, L->runtime_main_thread, &main_ident);
+    }
+    for (int n = 0; rc == PS_OK && interp; n++) {
+        if (n >= PS_MAX_INTERPRETERS || !ps_plausible_pointer(interp)) {
+            rc = PS_ECORRUPT;
+            break;
+        }
+        rc = walk_interpreter(u, interp, main_ident, options);
+        if (rc == PS_OK) {
+            rc = read_field(u, interp, L->interp_next, &interp);
+        }
+    }
+    if (rc == PS_OK) {
+        return PS_OK;
+    }
+    if (rc != PS_ENOMEM && target_gone(u)) {
+        rc = PS_EEXITED;
+    }
+    if (rc == PS_EEXITED) {
+        return ps_fail(u, rc, "process %d exited", u->target.pid);
+    }
+    return ps_fail(u, rc, "process %d: %s while walking its threads", u->target.pid,
+                   ps_error_name(rc));
+}
+
+/* ---- lifetime and accessors ------------------------------------------------ */
+
+int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    ps_unwinder *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(errbuf, errlen, "out of memory");
+        return PS_ENOMEM;
+    }
+    int rc = ps_locate(u, pid);
+    if (rc != PS_OK) {
+        snprintf(errbuf, errlen, "%s", u->error);
+        ps_unwinder_free(u);
+        return rc;
+    }
+    *out = u;
+    return PS_OK;
+}
+
+void ps_unwinder_free(ps_unwinder *u)
+{
+    if (!u) {
+        return;
+    }
+    ps_strings_free(&u->strings);
+    ps_code_cache_free(&u->codes);
+    free(u->threads);
+    free(u->frames);
+    free(u->scratch);
+    free(u);
+}
+
+const ps_target_info *ps_unwinder_target(const ps_unwinder *u) { return &u->target; }
+uint32_t ps_unwinder_thread_count(const ps_unwinder *u) { return u->thread_count; }
+const ps_thread_rec *ps_unwinder_threads(const ps_unwinder *u) { return u->threads; }
+const ps_frame_rec *ps_unwinder_frames(const ps_unwinder *u) { return u->frames; }
+uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.record_count; }
+const char *ps_unwinder_error(const ps_unwinder *u) { return u->error; }
+
+const ps_code_rec *ps_unwinder_code(const ps_unwinder *u, uint32_t code_id)
+{
+    return code_id < u->codes.record_count ? &u->codes.records[code_id] : NULL;
+}
+
+const char *ps_unwinder_string(const ps_unwinder *u, uint32_t string_id, size_t *length)
+{
+    if (string_id >= u->strings.count) {
+        *length = 0;
+        return NULL;
+    }
+    *length = u->strings.length[string_id];
+    return u->strings.text[string_id];
+}
+
+const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode)
+{
+    if (!u->opnames || opcode < 0 || opcode > 255) {
+        return NULL;
+    }
+    return u->opnames[opcode];
+}

@@ -1,0 +1,196 @@
+"""One-shot reads of a running CPython process's stacks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pysampler import errors
+from pysampler._native import ffi, lib, raise_for, text
+from pysampler.model import (
+    Frame,
+    FrameKind,
+    Interpreter,
+    PythonVersion,
+    Snapshot,
+    TargetInfo,
+    Thread,
+    ThreadStatus,
+)
+
+__all__ = ["Unwinder"]
+
+_RELEASE_LEVELS = {0xA: "alpha", 0xB: "beta", 0xC: "candidate", 0xF: "final"}
+_CODE_TEXT_ERRORS = {-5: "the thread went away", -6: "unreadable memory", -7: "inconsistent data"}
+
+
+class Unwinder:
+    """Reads the stacks of every thread of a running CPython process.
+
+    The target is neither stopped nor changed: its memory is read from
+    outside.  Use it as a context manager, or call :meth:`close`.
+
+    Args:
+        pid: the process to read.
+
+    Raises:
+        ProcessNotFoundError: no such process.
+        PermissionDeniedError: its memory may not be read.
+        NotPythonProcessError: it holds no CPython interpreter.
+        UnsupportedPythonVersionError: its version or build is not supported.
+    """
+
+    def __init__(self, pid: int) -> None:
+        """Attach to ``pid``: find its interpreter and that version's layout."""
+        self.pid = pid
+        handle = ffi.new("ps_unwinder **")
+        errbuf = ffi.new("char[]", 512)
+        code = lib.ps_unwinder_new(pid, handle, errbuf, 512)
+        if code != 0:
+            raise_for(code, text(errbuf))
+        self._handle: Any = ffi.gc(handle[0], lib.ps_unwinder_free)
+        self._strings: dict[int, str] = {}
+        self._codes: dict[int, tuple[str, str]] = {}
+        self._names: dict[int, str | None] = {}
+        self.target = self._target_info()
+
+    def _target_info(self) -> TargetInfo:
+        info = lib.ps_unwinder_target(self._handle)
+        version = PythonVersion(
+            info.major,
+            info.minor,
+            info.micro,
+            _RELEASE_LEVELS.get(info.release_level, "final"),
+            info.serial,
+        )
+        return TargetInfo(
+            pid=info.pid,
+            python_version=version,
+            binary=text(info.binary),
+            runtime_address=int(info.runtime_address),
+            debug_offsets=bool(info.debug_offsets),
+        )
+
+    def close(self) -> None:
+        """Release the native state; the unwinder cannot be used after."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            ffi.release(handle)
+
+    def __enter__(self) -> Unwinder:
+        """Return self."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the unwinder."""
+        self.close()
+
+    def snapshot(self, *, opcodes: bool = False, cpu_state: bool = True) -> Snapshot:
+        """Read every interpreter, thread and stack of the target now.
+
+        Args:
+            opcodes: also read the opcode each frame is executing.
+            cpu_state: read each thread's scheduler state (the ON_CPU bit).
+
+        Raises:
+            TargetExitedError: the target exited.
+            UnwindError: its memory could not be walked.
+        """
+        if self._handle is None:
+            msg = "the unwinder is closed"
+            raise errors.UnwindError(msg)
+        options = (lib.PS_SNAP_OPCODES if opcodes else 0) | (
+            lib.PS_SNAP_CPU_STATE if cpu_state else 0
+        )
+        taken = time.time()
+        code = lib.ps_unwinder_snapshot(self._handle, options)
+        if code != 0:
+            raise_for(code, text(lib.ps_unwinder_error(self._handle)))
+        records = lib.ps_unwinder_threads(self._handle)
+        frames = lib.ps_unwinder_frames(self._handle)
+        by_interpreter: dict[int, list[Thread]] = {}
+        for i in range(lib.ps_unwinder_thread_count(self._handle)):
+            rec = records[i]
+            stack = tuple(
+                self._frame(frames[k], opcodes)
+                for k in range(rec.frame_start, rec.frame_start + rec.frame_count)
+            )
+            native_id = int(rec.native_id) or None
+            thread = Thread(
+                thread_id=int(rec.thread_id),
+                native_id=native_id,
+                name=self._thread_name(native_id),
+                status=ThreadStatus(rec.status),
+                frames=stack,
+                interpreter_id=int(rec.interpreter_id),
+                error=_CODE_TEXT_ERRORS.get(rec.error, "unreadable stack") if rec.error else None,
+            )
+            by_interpreter.setdefault(thread.interpreter_id, []).append(thread)
+        return Snapshot(
+            pid=self.pid,
+            python_version=self.target.python_version,
+            time=taken,
+            interpreters=tuple(
+                Interpreter(id=iid, threads=tuple(threads))
+                for iid, threads in by_interpreter.items()
+            ),
+        )
+
+    def _string(self, string_id: int) -> str:
+        cached = self._strings.get(string_id)
+        if cached is None:
+            length = ffi.new("size_t *")
+            pointer = lib.ps_unwinder_string(self._handle, string_id, length)
+            cached = self._strings[string_id] = text(pointer, length[0])
+        return cached
+
+    def _code(self, code_id: int) -> tuple[str, str]:
+        cached = self._codes.get(code_id)
+        if cached is None:
+            rec = lib.ps_unwinder_code(self._handle, code_id)
+            cached = (self._string(rec.filename_id), self._string(rec.qualname_id))
+            self._codes[code_id] = cached
+        return cached
+
+    def _frame(self, rec: Any, opcodes: bool) -> Frame:
+        kind = FrameKind(rec.kind)
+        if kind is not FrameKind.PYTHON:
+            return Frame(filename="~", qualname=f"<{kind.name.lower()}>", lineno=None, kind=kind)
+        filename, qualname = self._code(rec.code_id)
+        opname = None
+        if opcodes and rec.opcode >= 0:
+            name = lib.ps_unwinder_opname(self._handle, rec.opcode)
+            opname = text(name) if name != ffi.NULL else f"<{rec.opcode}>"
+        return Frame(
+            filename=filename,
+            qualname=qualname,
+            lineno=_known(rec.lineno),
+            end_lineno=_known(rec.end_lineno),
+            col=_known(rec.col),
+            end_col=_known(rec.end_col),
+            instr_offset=_known(rec.instr_offset),
+            opcode=_known(rec.opcode),
+            opname=opname,
+        )
+
+    def _thread_name(self, native_id: int | None) -> str | None:
+        if native_id is None:
+            return None
+        if native_id not in self._names:
+            comm = Path(f"/proc/{self.pid}/task/{native_id}/comm")
+            try:
+                self._names[native_id] = comm.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError:
+                return None
+        return self._names[native_id]
+
+
+def _known(value: int) -> int | None:
+    return None if value < 0 else int(value)

@@ -1,0 +1,221 @@
+/* Layout probe for tools/gen_layouts.py.
+ *
+ * Compiled against one CPython version's headers (3.8-3.13) with
+ * Py_BUILD_CORE so that the internal runtime, interpreter, thread and frame
+ * structs are visible.  Prints one "name value" line per ps_layout field
+ * (see src/pysampler/_c/layout.h), where value is a decimal number or
+ * "absent", plus "version X.Y.Z" first.  Nothing is linked against
+ * libpython: only offsetof(), sizeof() and enum constants are used.
+ */
+#define Py_BUILD_CORE 1
+
+#include <Python.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
+#  error "layout_probe.c supports CPython 3.8 to 3.13"
+#endif
+#ifdef Py_GIL_DISABLED
+#  error "free-threaded builds have different layouts; not supported"
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+#  include <frameobject.h> /* PyFrameObject */
+#endif
+
+#if PY_VERSION_HEX < 0x03090000
+#  include "internal/pycore_pystate.h" /* _PyRuntimeState, struct _is */
+#else
+#  include "internal/pycore_runtime.h" /* _PyRuntimeState */
+#  include "internal/pycore_interp.h"  /* struct _is */
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+#  include "internal/pycore_frame.h" /* _PyInterpreterFrame */
+#endif
+
+#define FIELD(name, value) printf("%s %lld\n", #name, (long long)(value))
+#define ABSENT(name) printf("%s absent\n", #name)
+
+/* Bit position of the lowest bit set in the 32-bit state word of *obj;
+ * exits when the set bits are not `width` contiguous ones. */
+static int
+state_shift(const PyASCIIObject *obj, const char *what, int width)
+{
+    uint32_t word;
+    uint32_t ones = (width >= 32) ? 0xffffffffu : ((1u << width) - 1u);
+    int shift;
+
+    memcpy(&word, (const char *)obj + offsetof(PyASCIIObject, state),
+           sizeof(word));
+    for (shift = 0; shift < 32; shift++) {
+        if (word & (1u << shift)) {
+            break;
+        }
+    }
+    if (shift == 32 || (word >> shift) != ones) {
+        fprintf(stderr, "layout_probe: state.%s bits not found (word %#x)\n",
+                what, (unsigned)word);
+        exit(1);
+    }
+    return shift;
+}
+
+int
+main(void)
+{
+    PyASCIIObject probe;
+
+    /* The unwinder reads PyASCIIObject.state as one 32-bit word. */
+    if (sizeof(probe.state) != sizeof(uint32_t)) {
+        fprintf(stderr, "layout_probe: PyASCIIObject.state is %u bytes\n",
+                (unsigned)sizeof(probe.state));
+        return 1;
+    }
+
+    printf("version %s\n", PY_VERSION);
+
+    /* _PyRuntimeState */
+    FIELD(runtime_interpreters_head,
+          offsetof(_PyRuntimeState, interpreters.head));
+    FIELD(runtime_main_thread, offsetof(_PyRuntimeState, main_thread));
+#if PY_VERSION_HEX < 0x030C0000
+    FIELD(runtime_gil_locked, offsetof(_PyRuntimeState, ceval.gil.locked));
+    FIELD(runtime_gil_last_holder,
+          offsetof(_PyRuntimeState, ceval.gil.last_holder));
+#else
+    ABSENT(runtime_gil_locked);
+    ABSENT(runtime_gil_last_holder);
+#endif
+
+    /* PyInterpreterState */
+    FIELD(interp_size, sizeof(PyInterpreterState));
+    FIELD(interp_id, offsetof(PyInterpreterState, id));
+    FIELD(interp_next, offsetof(PyInterpreterState, next));
+#if PY_VERSION_HEX < 0x030B0000
+    FIELD(interp_threads_head, offsetof(PyInterpreterState, tstate_head));
+#else
+    FIELD(interp_threads_head, offsetof(PyInterpreterState, threads.head));
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    FIELD(interp_threads_main, offsetof(PyInterpreterState, threads.main));
+#elif PY_VERSION_HEX >= 0x030C0000
+    /* 3.12 keeps the same pointer outside struct pythreads. */
+    FIELD(interp_threads_main, offsetof(PyInterpreterState, threads_main));
+#else
+    ABSENT(interp_threads_main);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+    FIELD(interp_gil, offsetof(PyInterpreterState, ceval.gil));
+#else
+    ABSENT(interp_gil);
+#endif
+    FIELD(gil_locked, offsetof(struct _gil_runtime_state, locked));
+    FIELD(gil_last_holder, offsetof(struct _gil_runtime_state, last_holder));
+
+    /* PyThreadState */
+    FIELD(tstate_size, sizeof(PyThreadState));
+    FIELD(tstate_next, offsetof(PyThreadState, next));
+    FIELD(tstate_interp, offsetof(PyThreadState, interp));
+#if PY_VERSION_HEX < 0x030B0000
+    FIELD(tstate_frame, offsetof(PyThreadState, frame));
+#elif PY_VERSION_HEX >= 0x030D0000
+    FIELD(tstate_frame, offsetof(PyThreadState, current_frame));
+#else
+    ABSENT(tstate_frame);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030D0000
+    FIELD(tstate_cframe, offsetof(PyThreadState, cframe));
+    FIELD(cframe_current_frame, offsetof(_PyCFrame, current_frame));
+#else
+    ABSENT(tstate_cframe);
+    ABSENT(cframe_current_frame);
+#endif
+    FIELD(tstate_thread_id, offsetof(PyThreadState, thread_id));
+#if PY_VERSION_HEX >= 0x030B0000
+    FIELD(tstate_native_thread_id, offsetof(PyThreadState, native_thread_id));
+#else
+    ABSENT(tstate_native_thread_id);
+#endif
+    FIELD(tstate_exc_info, offsetof(PyThreadState, exc_info));
+    FIELD(err_stackitem_value, offsetof(_PyErr_StackItem, exc_value));
+
+    /* Frames */
+#if PY_VERSION_HEX < 0x030B0000
+    FIELD(frame_size, sizeof(PyFrameObject));
+    FIELD(frame_previous, offsetof(PyFrameObject, f_back));
+    FIELD(frame_code, offsetof(PyFrameObject, f_code));
+    FIELD(frame_lasti, offsetof(PyFrameObject, f_lasti));
+    ABSENT(frame_instr);
+    ABSENT(frame_owner);
+#else
+    FIELD(frame_size, sizeof(_PyInterpreterFrame));
+    FIELD(frame_previous, offsetof(_PyInterpreterFrame, previous));
+#  if PY_VERSION_HEX >= 0x030D0000
+    FIELD(frame_code, offsetof(_PyInterpreterFrame, f_executable));
+#  else
+    FIELD(frame_code, offsetof(_PyInterpreterFrame, f_code));
+#  endif
+    ABSENT(frame_lasti);
+#  if PY_VERSION_HEX >= 0x030D0000
+    FIELD(frame_instr, offsetof(_PyInterpreterFrame, instr_ptr));
+#  else
+    FIELD(frame_instr, offsetof(_PyInterpreterFrame, prev_instr));
+#  endif
+    FIELD(frame_owner, offsetof(_PyInterpreterFrame, owner));
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+    FIELD(owner_cstack, FRAME_OWNED_BY_CSTACK);
+#else
+    ABSENT(owner_cstack);
+#endif
+
+    /* PyCodeObject */
+    FIELD(code_size, sizeof(PyCodeObject));
+    FIELD(code_filename, offsetof(PyCodeObject, co_filename));
+    FIELD(code_name, offsetof(PyCodeObject, co_name));
+#if PY_VERSION_HEX >= 0x030B0000
+    FIELD(code_qualname, offsetof(PyCodeObject, co_qualname));
+#else
+    ABSENT(code_qualname);
+#endif
+    FIELD(code_firstlineno, offsetof(PyCodeObject, co_firstlineno));
+#if PY_VERSION_HEX < 0x030A0000
+    FIELD(code_linetable, offsetof(PyCodeObject, co_lnotab));
+#else
+    FIELD(code_linetable, offsetof(PyCodeObject, co_linetable));
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+    FIELD(code_code, offsetof(PyCodeObject, co_code));
+    ABSENT(code_adaptive);
+#else
+    ABSENT(code_code);
+    FIELD(code_adaptive, offsetof(PyCodeObject, co_code_adaptive));
+#endif
+
+    /* Objects */
+    FIELD(object_type, offsetof(PyObject, ob_type));
+    FIELD(varobject_size, offsetof(PyVarObject, ob_size));
+    FIELD(bytes_sval, offsetof(PyBytesObject, ob_sval));
+    FIELD(unicode_length, offsetof(PyASCIIObject, length));
+    FIELD(unicode_state, offsetof(PyASCIIObject, state));
+    FIELD(unicode_ascii_size, sizeof(PyASCIIObject));
+    FIELD(unicode_compact_size, sizeof(PyCompactUnicodeObject));
+
+    memset(&probe, 0, sizeof(probe));
+    probe.state.kind = 7;
+    FIELD(unicode_kind_shift, state_shift(&probe, "kind", 3));
+    memset(&probe, 0, sizeof(probe));
+    probe.state.compact = 1;
+    FIELD(unicode_compact_shift, state_shift(&probe, "compact", 1));
+    memset(&probe, 0, sizeof(probe));
+    probe.state.ascii = 1;
+    FIELD(unicode_ascii_shift, state_shift(&probe, "ascii", 1));
+
+    return 0;
+}
