@@ -8,9 +8,22 @@ learn the field offsets and sizes described by ``struct ps_layout`` in
 ``opcode.h`` (``opcode_ids.h`` for 3.13), and writes:
 
 * ``src/pysampler/_c/layouts/v3_X.h`` with ``ps_layout_v3_X`` and
-  ``ps_opnames_v3_X`` for each version, and
-* ``src/pysampler/_c/layouts/layouts.c`` defining ``ps_layout_for()`` and
-  ``ps_opnames_for()``.
+  ``ps_opnames_v3_X`` for each version, plus, for the versions with inline
+  caches and specialization (3.11+), ``ps_cache_entries_v3_X`` (CPython's
+  ``_PyOpcode_Caches``: CACHE code units after each base opcode) and
+  ``ps_deopt_v3_X`` (``_PyOpcode_Deopt``: the base opcode of each opcode), and
+* ``src/pysampler/_c/layouts/layouts.c`` defining ``ps_layout_for()``,
+  ``ps_opnames_for()``, ``ps_cache_entries_for()`` and ``ps_deopt_for()``.
+
+The probe prints the two opcode tables from the headers themselves.  Two
+adjustments are made to ``_PyOpcode_Deopt``: an opcode number the header
+leaves at 0 (no opcode, or DO_TRACING of 3.11) maps to itself instead of
+to CACHE, and ``INSTRUMENTED_X`` (3.12+) maps to the base opcode of ``X``
+when ``X`` exists, as CPython's ``DE_INSTRUMENT`` table in
+Python/instrumentation.c does (INSTRUMENTED_LINE, INSTRUMENTED_INSTRUCTION
+and 3.13's ENTER_EXECUTOR hide their original opcode elsewhere and map to
+themselves).  When the headers come from an interpreter, the tables are
+checked against that interpreter's ``dis`` and ``opcode`` modules.
 
 Headers are found through an installed interpreter of each version (by
 default the newest ``$PYENV_ROOT/versions/3.X.N``, ``/root/.pyenv`` when
@@ -25,6 +38,7 @@ generated text with the committed files and exits 1 when they differ.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -48,9 +62,7 @@ GENERATED_NOTE = (
 
 # Macros of opcode.h / opcode_ids.h that are plain numbers but no opcode.
 _NOT_OPCODE = re.compile(r"^(HAVE_ARGUMENT|ENABLE_\w+|MIN_\w+|MAX_\w+|NB_\w+)$")
-_DEFINE_NUMBER = re.compile(
-    r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(\d+)\s*(?:/\*.*\*/\s*|//.*)?$"
-)
+_DEFINE_NUMBER = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(\d+)\s*(?:/\*.*\*/\s*|//.*)?$")
 _VERSION_DIR = re.compile(r"^3\.(\d+)\.(\d+)$")
 
 
@@ -65,6 +77,7 @@ class Source:
     minor: int
     include_dirs: tuple[Path, ...]
     origin: str
+    python: str | None = None  # the interpreter, to cross-check opcode tables
 
 
 @dataclass(frozen=True)
@@ -75,14 +88,14 @@ class VersionTables:
     full_version: str
     layout: dict[str, int | None]
     opnames: dict[int, str]
+    caches: tuple[int, ...] | None = None  # 3.11+: _PyOpcode_Caches
+    deopt: tuple[int, ...] | None = None  # 3.11+: _PyOpcode_Deopt, adjusted
 
 
 def layout_fields(layout_h: Path = LAYOUT_H) -> list[str]:
     """Return the ps_layout member names, in declaration order."""
     text = layout_h.read_text(encoding="utf-8")
-    match = re.search(
-        r"typedef\s+struct\s+ps_layout\s*\{(.*?)\}\s*ps_layout\s*;", text, re.DOTALL
-    )
+    match = re.search(r"typedef\s+struct\s+ps_layout\s*\{(.*?)\}\s*ps_layout\s*;", text, re.DOTALL)
     if match is None:
         raise GenError(f"{layout_h}: struct ps_layout not found")
     body = re.sub(r"/\*.*?\*/", "", match.group(1), flags=re.DOTALL)
@@ -161,12 +174,22 @@ def find_sources(pythons: dict[int, str], includes: dict[int, str]) -> list[Sour
                     f"pass --python 3.{minor}=PATH or --include 3.{minor}=DIR"
                 )
             python = str(found)
-        sources.append(Source(minor, interpreter_includes(python), python))
+        sources.append(Source(minor, interpreter_includes(python), python, python))
     return sources
 
 
-def run_probe(source: Source, cc: str, workdir: Path) -> tuple[str, dict[str, str]]:
-    """Compile and run the probe; return (version, {field: value text})."""
+# Probe lines "TABLE OP VALUE" carrying the 3.11+ opcode tables.
+OPCODE_TABLES = ("cache_entries", "deopt")
+FIRST_SPECIALIZING_MINOR = 11
+
+
+def run_probe(
+    source: Source, cc: str, workdir: Path
+) -> tuple[str, dict[str, str], dict[str, dict[int, int]]]:
+    """Compile and run the probe.
+
+    Returns (version, {field: value text}, {table: {opcode: value}}).
+    """
     exe = workdir / f"layout_probe_3_{source.minor}"
     cmd = [cc, "-O0", "-o", str(exe), str(PROBE_C)]
     for directory in source.include_dirs:
@@ -184,33 +207,36 @@ def run_probe(source: Source, cc: str, workdir: Path) -> tuple[str, dict[str, st
         raise GenError(f"3.{source.minor}: probe failed ({source.origin})")
     version = ""
     values: dict[str, str] = {}
+    tables: dict[str, dict[int, int]] = {}
     for line in ran.stdout.splitlines():
         name, _, value = line.partition(" ")
         if name == "version":
             version = value.strip()
+        elif name in OPCODE_TABLES:
+            match = re.fullmatch(r"(\d+) (\d+)", value.strip())
+            if match is None:
+                raise GenError(f"3.{source.minor}: bad probe line {line!r}")
+            table = tables.setdefault(name, {})
+            table[int(match.group(1))] = int(match.group(2))
         elif name in values:
             raise GenError(f"3.{source.minor}: probe printed {name} twice")
         else:
             values[name] = value.strip()
     if not version.startswith(f"3.{source.minor}."):
         raise GenError(
-            f"{source.origin}: headers are CPython {version or '?'}, "
-            f"expected 3.{source.minor}"
+            f"{source.origin}: headers are CPython {version or '?'}, expected 3.{source.minor}"
         )
-    return version, values
+    return version, values, tables
 
 
-def build_layout(
-    minor: int, fields: list[str], values: dict[str, str]
-) -> dict[str, int | None]:
+def build_layout(minor: int, fields: list[str], values: dict[str, str]) -> dict[str, int | None]:
     """Map every ps_layout field to its value (None for PS_ABSENT)."""
     wanted = [name for name in fields if name not in ("major", "minor")]
     missing = [name for name in wanted if name not in values]
     extra = [name for name in values if name not in wanted]
     if missing or extra:
         raise GenError(
-            f"3.{minor}: probe and layout.h disagree "
-            f"(missing {missing}, unknown {extra})"
+            f"3.{minor}: probe and layout.h disagree (missing {missing}, unknown {extra})"
         )
     layout: dict[str, int | None] = {"major": 3, "minor": minor}
     for name in wanted:
@@ -254,6 +280,113 @@ def parse_opnames(header: Path) -> dict[int, str]:
     return opnames
 
 
+def build_opcode_tables(
+    minor: int, raw: dict[str, dict[int, int]], opnames: dict[int, str]
+) -> tuple[tuple[int, ...], tuple[int, ...]] | tuple[None, None]:
+    """Return (caches, deopt) of 256 entries each, or (None, None) before 3.11.
+
+    ``raw`` holds the probe's copies of _PyOpcode_Caches and _PyOpcode_Deopt;
+    see the module docstring for the two adjustments made to the latter.
+    """
+    if minor < FIRST_SPECIALIZING_MINOR:
+        if raw:
+            raise GenError(f"3.{minor}: probe printed opcode tables {sorted(raw)}")
+        return None, None
+    for name in OPCODE_TABLES:
+        table = raw.get(name, {})
+        if sorted(table) != list(range(256)) or any(v > 255 for v in table.values()):
+            raise GenError(f"3.{minor}: probe printed an incomplete {name} table")
+    caches = tuple(raw["cache_entries"][op] for op in range(256))
+    header_deopt = raw["deopt"]
+    numbers = {name: number for number, name in opnames.items()}
+    deopt: list[int] = []
+    for op in range(256):
+        name = opnames.get(op, "")
+        base = header_deopt[op]
+        instrumented = name.removeprefix("INSTRUMENTED_")
+        if instrumented != name and instrumented in numbers:
+            base = header_deopt[numbers[instrumented]]
+        elif base == 0 and name != "CACHE":
+            base = op
+        deopt.append(base)
+    for op in range(256):
+        base = deopt[op]
+        if op in opnames and base not in opnames:
+            raise GenError(f"3.{minor}: {opnames[op]} deoptimizes to unknown {base}")
+        if deopt[base] != base:
+            raise GenError(f"3.{minor}: base opcode {base} of {op} is not a base")
+        if caches[op] and deopt[op] != op:
+            raise GenError(f"3.{minor}: cache entries for non-base opcode {op}")
+    return caches, tuple(deopt)
+
+
+# Run by each interpreter: its own view of the opcode tables, as JSON.
+_INTERPRETER_OPCODES = """
+import dis, json, opcode
+entries = opcode._inline_cache_entries
+base = {name: op for name, op in opcode.opmap.items() if op < 256}
+if isinstance(entries, dict):  # 3.13+: {name: count}
+    unknown = sorted(set(entries) - set(base))
+    if unknown:
+        raise SystemExit(f"cache entries for unknown opcodes {unknown}")
+    caches = {name: entries.get(name, 0) for name in base}
+else:  # 3.11-3.12: a list indexed by opcode
+    caches = {name: entries[op] for name, op in base.items()}
+print(json.dumps({
+    "opmap": {name: op for name, op in dis._all_opmap.items() if op < 256},
+    "base": base,
+    "caches": caches,
+    "specialized": {s: b for b, family in opcode._specializations.items()
+                    for s in family},
+}))
+"""
+
+
+def check_against_interpreter(source: Source, tables: VersionTables) -> None:
+    """Compare the opcode tables with the interpreter's dis and opcode modules."""
+    if source.python is None or tables.caches is None or tables.deopt is None:
+        return
+    try:
+        out = subprocess.run(
+            [source.python, "-c", _INTERPRETER_OPCODES],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        view = json.loads(out)
+    except subprocess.CalledProcessError as exc:
+        detail = (exc.stderr or "").strip().splitlines()[-1:] or [str(exc)]
+        raise GenError(f"cannot read the opcode tables of {source.python}: {detail[0]}") from exc
+    except (OSError, ValueError) as exc:
+        raise GenError(f"cannot read the opcode tables of {source.python}: {exc}") from exc
+    opmap: dict[str, int] = view["opmap"]
+    problems: list[str] = []
+    for name, op in sorted(opmap.items(), key=lambda item: item[1]):
+        if tables.opnames.get(op) != name:
+            problems.append(f"opcode {op} is {name}, headers say {tables.opnames.get(op)}")
+            continue
+        if name.startswith("INSTRUMENTED_"):
+            continue  # dis knows no base for these
+        expected = opmap[view["specialized"][name]] if name in view["specialized"] else op
+        if tables.deopt[op] != expected:
+            problems.append(f"base of {name} is {expected}, headers say {tables.deopt[op]}")
+    for name, count in view["caches"].items():
+        op = view["base"][name]
+        if tables.caches[op] != count:
+            problems.append(f"{name} has {count} caches, headers say {tables.caches[op]}")
+    cached = {view["base"][name] for name in view["caches"]}
+    problems += [
+        f"opcode {op} has {tables.caches[op]} caches, unknown to the interpreter"
+        for op in range(256)
+        if tables.caches[op] and op not in cached
+    ]
+    if problems:
+        raise GenError(
+            f"3.{source.minor}: opcode tables disagree with {source.python}: "
+            + "; ".join(problems[:5])
+        )
+
+
 def render_version(tables: VersionTables, fields: list[str]) -> str:
     """Return the text of ``v3_X.h``."""
     minor = tables.minor
@@ -276,12 +409,42 @@ def render_version(tables: VersionTables, fields: list[str]) -> str:
     lines += ["};", "", f"static const char *const ps_opnames_v3_{minor}[256] = {{"]
     for number in sorted(tables.opnames):
         lines.append(f'    [{number:3d}] = "{tables.opnames[number]}",')
-    lines += ["};", "", f"#endif /* {guard} */", ""]
+    lines.append("};")
+    if tables.caches is not None and tables.deopt is not None:
+        lines += [
+            "",
+            "/* CACHE code units following each base opcode (_PyOpcode_Caches). */",
+            f"static const uint8_t ps_cache_entries_v3_{minor}[256] = {{",
+        ]
+        for number, count in enumerate(tables.caches):
+            if count:
+                name = tables.opnames.get(number, "?")
+                lines.append(f"    [{number:3d}] = {count}, /* {name} */")
+        lines += [
+            "};",
+            "",
+            "/* Base opcode of each opcode (_PyOpcode_Deopt, see gen_layouts.py). */",
+            f"static const uint8_t ps_deopt_v3_{minor}[256] = {{",
+        ]
+        for number, base in enumerate(tables.deopt):
+            name = tables.opnames.get(number)
+            if name is None:
+                comment = ""
+            elif base == number:
+                comment = f" /* {name} */"
+            else:
+                comment = f" /* {name} -> {tables.opnames.get(base, '?')} */"
+            lines.append(f"    [{number:3d}] = {base},{comment}")
+        lines.append("};")
+    lines += ["", f"#endif /* {guard} */", ""]
     return "\n".join(lines)
 
 
-def render_dispatch(minors: list[int]) -> str:
-    """Return the text of ``layouts.c``."""
+def render_dispatch(minors: list[int], specializing: list[int]) -> str:
+    """Return the text of ``layouts.c``.
+
+    ``specializing`` lists the minors that have opcode cache and deopt tables.
+    """
     lines = [
         f"/* {GENERATED_NOTE} */",
         "#include <stddef.h>",
@@ -290,14 +453,16 @@ def render_dispatch(minors: list[int]) -> str:
         "",
     ]
     lines += [f'#include "v3_{minor}.h"' for minor in minors]
-    for func, ret, prefix, amp in (
-        ("ps_layout_for", "const ps_layout *", "ps_layout", "&"),
-        ("ps_opnames_for", "const char *const *", "ps_opnames", ""),
+    for func, ret, prefix, amp, which in (
+        ("ps_layout_for", "const ps_layout *", "ps_layout", "&", minors),
+        ("ps_opnames_for", "const char *const *", "ps_opnames", "", minors),
+        ("ps_cache_entries_for", "const uint8_t *", "ps_cache_entries", "", specializing),
+        ("ps_deopt_for", "const uint8_t *", "ps_deopt", "", specializing),
     ):
         lines += ["", ret, f"{func}(int major, int minor)", "{"]
         lines += ["    if (major != 3) {", "        return NULL;", "    }"]
         lines.append("    switch (minor) {")
-        for minor in minors:
+        for minor in which:
             lines.append(f"    case {minor}: return {amp}{prefix}_v3_{minor};")
         lines += ["    default: return NULL;", "    }", "}"]
     lines.append("")
@@ -309,16 +474,24 @@ def generate(sources: list[Source], cc: str) -> dict[str, str]:
     fields = layout_fields()
     files: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="gen_layouts.") as tmp:
+        specializing: list[int] = []
         for source in sources:
-            version, values = run_probe(source, cc, Path(tmp))
+            version, values, raw = run_probe(source, cc, Path(tmp))
+            opnames = parse_opnames(opcode_header(source.minor, source.include_dirs))
+            caches, deopt = build_opcode_tables(source.minor, raw, opnames)
             tables = VersionTables(
                 minor=source.minor,
                 full_version=version,
                 layout=build_layout(source.minor, fields, values),
-                opnames=parse_opnames(opcode_header(source.minor, source.include_dirs)),
+                opnames=opnames,
+                caches=caches,
+                deopt=deopt,
             )
+            check_against_interpreter(source, tables)
+            if caches is not None:
+                specializing.append(source.minor)
             files[f"v3_{source.minor}.h"] = render_version(tables, fields)
-    files["layouts.c"] = render_dispatch([source.minor for source in sources])
+    files["layouts.c"] = render_dispatch([source.minor for source in sources], specializing)
     return files
 
 
@@ -366,9 +539,7 @@ def write(files: dict[str, str], out_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0] if __doc__ else None
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--python",
         action="append",

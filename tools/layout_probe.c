@@ -4,10 +4,17 @@
  * Py_BUILD_CORE so that the internal runtime, interpreter, thread and frame
  * structs are visible.  Prints one "name value" line per ps_layout field
  * (see src/pysampler/_c/layout.h), where value is a decimal number or
- * "absent", plus "version X.Y.Z" first.  Nothing is linked against
- * libpython: only offsetof(), sizeof() and enum constants are used.
+ * "absent", plus "version X.Y.Z" first.  For 3.11 and newer it then prints
+ * "cache_entries OP N" and "deopt OP BASE" for every opcode number 0-255:
+ * CPython's _PyOpcode_Caches and _PyOpcode_Deopt tables, which the headers
+ * define when NEED_OPCODE_TABLES (3.11-3.12, internal/pycore_opcode.h) or
+ * NEED_OPCODE_METADATA (3.13, internal/pycore_opcode_metadata.h) is set.
+ * Nothing is linked against libpython: only offsetof(), sizeof(), enum
+ * constants and those constant tables are used.
  */
 #define Py_BUILD_CORE 1
+#define NEED_OPCODE_TABLES 1   /* 3.11-3.12 */
+#define NEED_OPCODE_METADATA 1 /* 3.13 */
 
 #include <Python.h>
 
@@ -37,6 +44,12 @@
 
 #if PY_VERSION_HEX >= 0x030B0000
 #  include "internal/pycore_frame.h" /* _PyInterpreterFrame */
+#endif
+
+#if PY_VERSION_HEX >= 0x030D0000
+#  include "internal/pycore_opcode_metadata.h" /* _PyOpcode_Caches, _Deopt */
+#elif PY_VERSION_HEX >= 0x030B0000
+#  include "internal/pycore_opcode.h" /* _PyOpcode_Caches, _PyOpcode_Deopt */
 #endif
 
 #define FIELD(name, value) printf("%s %lld\n", #name, (long long)(value))
@@ -144,6 +157,7 @@ main(void)
 #endif
     FIELD(tstate_exc_info, offsetof(PyThreadState, exc_info));
     FIELD(err_stackitem_value, offsetof(_PyErr_StackItem, exc_value));
+    FIELD(err_stackitem_previous, offsetof(_PyErr_StackItem, previous_item));
 
     /* Frames */
 #if PY_VERSION_HEX < 0x030B0000
@@ -216,6 +230,14 @@ main(void)
     memset(&probe, 0, sizeof(probe));
     probe.state.ascii = 1;
     FIELD(unicode_ascii_shift, state_shift(&probe, "ascii", 1));
+
+#if PY_VERSION_HEX >= 0x030B0000
+    /* Inline caches and specialization (3.11+). */
+    for (int op = 0; op < 256; op++) {
+        printf("cache_entries %d %d\n", op, (int)_PyOpcode_Caches[op]);
+        printf("deopt %d %d\n", op, (int)_PyOpcode_Deopt[op]);
+    }
+#endif
 
     return 0;
 }

@@ -73,7 +73,10 @@ class Frame:
     ``col`` and ``end_col`` are 0-based UTF-8 byte offsets into the line.
     Each is None where the version or the instruction records none.
     ``opname`` is the instruction as executed (possibly specialized) and
-    ``base_opname`` the instruction it specializes; both only when asked for.
+    ``base_opname`` the instruction it specializes; both only when asked
+    for, and then ``instr_offset`` is where that instruction starts, as
+    ``dis`` numbers it.  Otherwise ``instr_offset`` is the frame's own
+    position, which on 3.11 and 3.12 may point into the inline caches.
     """
 
     filename: str

@@ -164,10 +164,8 @@ class Unwinder:
         if kind is not FrameKind.PYTHON:
             return Frame(filename="~", qualname=f"<{kind.name.lower()}>", lineno=None, kind=kind)
         filename, qualname = self._code(rec.code_id)
-        opname = None
-        if opcodes and rec.opcode >= 0:
-            name = lib.ps_unwinder_opname(self._handle, rec.opcode)
-            opname = text(name) if name != ffi.NULL else f"<{rec.opcode}>"
+        opname = self._opname(rec.opcode) if opcodes else None
+        base_opname = self._opname(rec.base_opcode) if opcodes else None
         return Frame(
             filename=filename,
             qualname=qualname,
@@ -178,7 +176,14 @@ class Unwinder:
             instr_offset=_known(rec.instr_offset),
             opcode=_known(rec.opcode),
             opname=opname,
+            base_opname=base_opname,
         )
+
+    def _opname(self, opcode: int) -> str | None:
+        if opcode < 0:
+            return None
+        name = lib.ps_unwinder_opname(self._handle, opcode)
+        return text(name) if name != ffi.NULL else f"<{opcode}>"
 
     def _thread_name(self, native_id: int | None) -> str | None:
         if native_id is None:

@@ -23,6 +23,7 @@ SOURCES = (
     "linetable.c",
     "intern.c",
     "unwind.c",
+    "opcodes.c",
     "layouts/layouts.c",
 )
 

@@ -69,6 +69,8 @@ typedef struct ps_code_entry {
     uint64_t filename_ptr, qualname_ptr, linetable_ptr;
     int32_t firstlineno;
     uint32_t code_id;
+    uint64_t code_bytes;      /* 3.8-3.10: the co_code bytes object */
+    uint32_t code_units;      /* 3.11+: length of co_code_adaptive in code units */
     unsigned char *linetable;
     size_t linetable_len;
 } ps_code_entry;
@@ -94,6 +96,18 @@ typedef struct ps_location {
 void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_t len,
                          int32_t firstlineno, int32_t addr, ps_location *out);
 
+/* ---- instructions (opcodes.c) ------------------------------------------ */
+
+/* The instruction covering byte offset `offset` of the bytecode `code`
+ * (len bytes, a copy of co_code / co_code_adaptive).  On success sets
+ * *start to the byte offset where that instruction begins (EXTENDED_ARG
+ * prefixes excluded: the instruction itself), *opcode to the opcode byte
+ * found there (possibly specialized) and *base_opcode to its base opcode.
+ * Returns 0, or PS_ECORRUPT when the offset is out of range (or the code
+ * ends in EXTENDED_ARG), PS_EVERSION for a version without tables. */
+int ps_instruction_at(int major, int minor, const unsigned char *code, size_t len,
+                      int32_t offset, int32_t *start, int32_t *opcode, int32_t *base_opcode);
+
 /* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
 
 struct ps_unwinder {
@@ -104,6 +118,8 @@ struct ps_unwinder {
     uint64_t runtime;        /* address of _PyRuntime */
     uint64_t none_address;   /* &_Py_NoneStruct, 0 unknown */
     uint64_t code_type;      /* &PyCode_Type, 0 unknown */
+    int32_t pthread_tid_at;  /* offset of the TID in glibc's struct pthread;
+                                -1 not yet looked for, -2 not found */
 
     ps_strings strings;
     ps_code_cache codes;

@@ -45,6 +45,7 @@ typedef struct ps_layout {
     int32_t tstate_native_thread_id; /* 3.11+ */
     int32_t tstate_exc_info;       /* pointer to the topmost _PyErr_StackItem */
     int32_t err_stackitem_value;   /* _PyErr_StackItem.exc_value */
+    int32_t err_stackitem_previous; /* _PyErr_StackItem.previous_item */
 
     /* Frames: PyFrameObject for 3.8-3.10, _PyInterpreterFrame for 3.11+ */
     int32_t frame_size;
@@ -83,5 +84,9 @@ const ps_layout *ps_layout_for(int major, int minor);
 
 /* Opcode names of a minor version (256 entries, NULL for unused numbers). */
 const char *const *ps_opnames_for(int major, int minor);
+
+/* Inline cache sizes and base opcodes (3.11+); NULL for older versions. */
+const uint8_t *ps_cache_entries_for(int major, int minor);
+const uint8_t *ps_deopt_for(int major, int minor);
 
 #endif

@@ -26,7 +26,7 @@ static const char *base_name(const char *path)
 static int is_libpython(const char *path)
 {
     const char *name = base_name(path);
-    return strncmp(name, "libpython3.", 11) == 0 && strstr(name, ".so") != NULL;
+    return strncmp(name, "libpython", 9) == 0 && strstr(name, ".so") != NULL;
 }
 
 /* The lowest offset-0 mapping of the libpython shared library, else of the
@@ -74,18 +74,52 @@ static int find_binary(ps_unwinder *u, int32_t pid, mapping *out)
         *out = lib;
     } else if (prog.path[0]) {
         *out = prog;
+    } else if (kill(pid, 0) != 0 || exe[0] == '\0') {
+        return ps_fail(u, PS_EEXITED, "process %d exited", pid);
     } else {
         return ps_fail(u, PS_ENOTPYTHON, "process %d maps no executable file", pid);
     }
     return PS_OK;
 }
 
-/* "3.X.Y" as a NUL-terminated string literal in the file, for versions
- * without the Py_Version symbol (3.8-3.10). */
+/* Parse "3.X.Y" at the start of text. */
+static int parse_version(const char *text, size_t len, int *minor, int *micro)
+{
+    char buf[32];
+    size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    int major = 0, used = 0;
+    if (sscanf(buf, "%d.%d.%d%n", &major, minor, micro, &used) != 3 || major != 3 || used < 5) {
+        return 0;
+    }
+    return 1;
+}
+
+/* Py_GetVersion()'s static buffer ("3.9.18 (main, ...)"), which the
+ * interpreter fills at start-up; named in .symtab where not stripped. */
+static int version_from_buffer(ps_unwinder *u, const ps_elf *elf, uint64_t bias, int *minor,
+                               int *micro)
+{
+    static const char *const names[] = {"version.0", "version.1", "version"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        uint64_t sym = ps_elf_symbol(elf, names[i]);
+        char text[24];
+        if (sym && ps_read(&u->reader, bias + sym, text, sizeof text) == PS_OK &&
+            parse_version(text, sizeof text, minor, micro)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "3.X.Y" ending a string in the file, for versions without Py_Version.
+ * The linker may have merged the PY_VERSION literal into the tail of a
+ * longer string (".../Python-3.9.18"), so only the end is anchored. */
 static int version_from_rodata(const ps_elf *elf, int minor, int *micro)
 {
     char want[16];
-    int len = snprintf(want, sizeof want, "%c3.%d.", '\0', minor);
+    int len = snprintf(want, sizeof want, "3.%d.", minor);
     const unsigned char *p = elf->data, *end = elf->data + elf->size;
     while ((p = memmem(p, (size_t)(end - p), want, (size_t)len)) != NULL) {
         const unsigned char *q = p + len;
@@ -94,7 +128,8 @@ static int version_from_rodata(const ps_elf *elf, int minor, int *micro)
             value = value * 10 + (*q++ - '0');
             digits++;
         }
-        if (digits > 0 && q < end && *q == '\0') {
+        int boundary = p == elf->data || (p[-1] != '.' && (p[-1] < '0' || p[-1] > '9'));
+        if (digits > 0 && boundary && q < end && *q == '\0') {
             *micro = value;
             return 1;
         }
@@ -164,25 +199,43 @@ static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, cons
         t->serial = (int32_t)(hex & 0xf);
         return PS_OK;
     }
-    int minor = minor_from_name(path);
-    int micro = 0;
-    if (minor < 0) {
-        for (int m = 0; m < 40 && minor < 0; m++) {
-            if (version_from_rodata(elf, m, &micro)) {
-                minor = m;
-            }
+    int minor = minor_from_name(path), micro = 0, found_minor = -1;
+    if (version_from_buffer(u, elf, bias, &found_minor, &micro) &&
+        (minor < 0 || found_minor == minor)) {
+        minor = found_minor;
+    } else if (minor < 0 || !version_from_rodata(elf, minor, &micro)) {
+        if (minor < 0) {
+            return ps_fail(u, PS_EVERSION, "cannot tell which Python version %s is", path);
         }
-    } else if (!version_from_rodata(elf, minor, &micro)) {
         micro = 0;
-    }
-    if (minor < 0) {
-        return ps_fail(u, PS_EVERSION, "cannot tell which Python version %s is", path);
     }
     t->major = 3;
     t->minor = minor;
     t->micro = micro;
     t->release_level = 0xF;
     return PS_OK;
+}
+
+/* No _PyRuntime: an interpreter older than 3.7, or not Python at all. */
+static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
+{
+    const char *name = strstr(base_name(path), "python");
+    int major = 0, minor = 0, micro = 0;
+    if (name && sscanf(name, "python%d.%d", &major, &minor) == 2) {
+        int found_minor = -1;
+        if (!version_from_buffer(u, elf, bias, &found_minor, &micro) || found_minor != minor) {
+            micro = 0;
+            if (major == 3) {
+                version_from_rodata(elf, minor, &micro);
+            }
+        }
+        return ps_fail(u, PS_EVERSION,
+                       "process %d runs Python %d.%d%s%.0d, which pysampler does not support "
+                       "(it reads CPython 3.8 to 3.15)",
+                       u->target.pid, major, minor, micro ? "." : "", micro);
+    }
+    return ps_fail(u, PS_ENOTPYTHON, "process %d is not a CPython 3 process (no _PyRuntime in %s)",
+                   u->target.pid, path);
 }
 
 int ps_locate(ps_unwinder *u, int32_t pid)
@@ -217,9 +270,9 @@ int ps_locate(ps_unwinder *u, int32_t pid)
         runtime = ps_elf_section(&elf, ".PyRuntime", NULL);
     }
     if (!runtime) {
+        int refused = refuse_old_python(u, &elf, bias, bin.path);
         ps_elf_close(&elf);
-        return ps_fail(u, PS_ENOTPYTHON, "process %d is not a CPython 3 process (no _PyRuntime in %s)",
-                       pid, bin.path);
+        return refused;
     }
     u->runtime = t->runtime_address = bias + runtime;
     uint64_t none = ps_elf_symbol(&elf, "_Py_NoneStruct");

@@ -74,8 +74,10 @@ typedef struct ps_frame_rec {
     int32_t end_lineno;
     int32_t col;
     int32_t end_col;
-    int32_t instr_offset;   /* bytes from the start of the bytecode, -1 unknown */
+    int32_t instr_offset;   /* bytes from the start of the bytecode, -1 unknown;
+                               with PS_SNAP_OPCODES, where the instruction starts */
     int32_t opcode;         /* -1 unless asked for and readable */
+    int32_t base_opcode;    /* the opcode it specializes, -1 likewise */
 } ps_frame_rec;
 
 typedef struct ps_code_rec {

@@ -206,6 +206,11 @@ static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
     uint64_t qualname = field_u64(buf, L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name);
     uint64_t linetable = field_u64(buf, L->code_linetable);
     int32_t firstlineno = field_i32(buf, L->code_firstlineno);
+    uint64_t code_bytes = L->code_code != PS_ABSENT ? field_u64(buf, L->code_code) : 0;
+    uint64_t code_units = L->code_adaptive != PS_ABSENT ? field_u64(buf, L->varobject_size) : 0;
+    if (code_units > PS_MAX_LINETABLE) {
+        return PS_ECORRUPT;
+    }
 
     ps_code_entry *e = ps_code_cache_slot(&u->codes, addr);
     if (!e) {
@@ -239,6 +244,8 @@ static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
     e->qualname_ptr = qualname;
     e->linetable_ptr = linetable;
     e->firstlineno = firstlineno;
+    e->code_bytes = code_bytes;
+    e->code_units = (uint32_t)code_units;
     e->linetable = table;
     e->linetable_len = table_len;
     e->code_id = id;
@@ -281,6 +288,39 @@ static ps_thread_rec *push_thread(ps_unwinder *u)
 
 /* ---- frames ----------------------------------------------------------------- */
 
+/* The instruction a frame is at: its start, opcode and base opcode, read
+ * from the live bytecode (specialization rewrites it as the code runs). */
+static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry *e, ps_frame_rec *f)
+{
+    const ps_layout *L = &u->layout;
+    uint64_t at;
+    size_t len;
+    if (L->code_adaptive != PS_ABSENT) {
+        at = code + (uint64_t)L->code_adaptive;
+        len = (size_t)e->code_units * 2;
+    } else {
+        uint64_t size;
+        if (!ps_plausible_pointer(e->code_bytes) ||
+            ps_read_ptr(&u->reader, e->code_bytes + (uint64_t)L->varobject_size, &size) != PS_OK ||
+            size > PS_MAX_LINETABLE) {
+            return;
+        }
+        at = e->code_bytes + (uint64_t)L->bytes_sval;
+        len = (size_t)size;
+    }
+    if ((size_t)f->instr_offset >= len || ensure_scratch(u, len) != PS_OK ||
+        ps_read(&u->reader, at, u->scratch, len) != PS_OK) {
+        return;
+    }
+    int32_t start, opcode, base;
+    if (ps_instruction_at(L->major, L->minor, u->scratch, len, f->instr_offset, &start, &opcode,
+                          &base) == PS_OK) {
+        f->instr_offset = start;
+        f->opcode = opcode;
+        f->base_opcode = base;
+    }
+}
+
 static int frame_record(ps_unwinder *u, uint64_t code, int32_t instr_offset, uint32_t options)
 {
     const ps_layout *L = &u->layout;
@@ -289,7 +329,7 @@ static int frame_record(ps_unwinder *u, uint64_t code, int32_t instr_offset, uin
     if (rc != PS_OK) {
         return rc;
     }
-    ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, instr_offset, -1};
+    ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, instr_offset, -1, -1};
     ps_location loc;
     ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len, e->firstlineno,
                         instr_offset, &loc);
@@ -298,18 +338,7 @@ static int frame_record(ps_unwinder *u, uint64_t code, int32_t instr_offset, uin
     f.col = loc.col;
     f.end_col = loc.end_col;
     if ((options & PS_SNAP_OPCODES) && instr_offset >= 0) {
-        unsigned char op;
-        uint64_t at;
-        if (L->code_adaptive != PS_ABSENT) {
-            at = code + (uint64_t)L->code_adaptive + (uint64_t)instr_offset;
-        } else {
-            uint64_t bytes;
-            rc = read_field(u, code, L->code_code, &bytes);
-            at = bytes + (uint64_t)L->bytes_sval + (uint64_t)instr_offset;
-        }
-        if (rc == PS_OK && ps_read(&u->reader, at, &op, 1) == PS_OK) {
-            f.opcode = op;
-        }
+        read_instruction(u, code, e, &f);
     }
     return push_frame(u, &f);
 }
@@ -423,10 +452,8 @@ static int handling_exception(ps_unwinder *u, uint64_t exc_info)
         if (value && value != u->none_address) {
             return 1;
         }
-        /* previous_item follows the exception fields. */
         uint64_t previous;
-        int32_t prev_at = L->minor >= 11 ? L->err_stackitem_value + 8 : L->err_stackitem_value + 16;
-        if (read_field(u, exc_info, prev_at, &previous) != PS_OK) {
+        if (read_field(u, exc_info, L->err_stackitem_previous, &previous) != PS_OK) {
             return 0;
         }
         exc_info = previous;
@@ -458,6 +485,41 @@ static int gil_holder(ps_unwinder *u, uint64_t interp, uint64_t *holder)
     return rc;
 }
 
+/* Versions before 3.11 do not record a thread's TID, but thread_id is its
+ * pthread_t: the address of glibc's struct pthread, which holds the TID.
+ * Find where by looking for the pid in the main thread's (its TID is the
+ * pid), once per unwinder. */
+static int32_t pthread_tid_offset(ps_unwinder *u, uint64_t main_pthread)
+{
+    if (u->pthread_tid_at != -1) {
+        return u->pthread_tid_at;
+    }
+    u->pthread_tid_at = -2;
+    int32_t words[512];
+    if (!ps_plausible_pointer(main_pthread) ||
+        ps_read(&u->reader, main_pthread, words, sizeof words) != PS_OK) {
+        return u->pthread_tid_at;
+    }
+    for (int32_t i = 0; i < 512; i++) {
+        if (words[i] == u->target.pid) {
+            u->pthread_tid_at = i * 4;
+            break;
+        }
+    }
+    return u->pthread_tid_at;
+}
+
+static uint64_t native_id_of(ps_unwinder *u, uint64_t pthread, uint64_t main_pthread)
+{
+    int32_t at = pthread_tid_offset(u, main_pthread);
+    int32_t tid = 0;
+    if (at < 0 || !ps_plausible_pointer(pthread) ||
+        ps_read(&u->reader, pthread + (uint64_t)at, &tid, sizeof tid) != PS_OK || tid <= 0) {
+        return 0;
+    }
+    return (uint64_t)tid;
+}
+
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
                        uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options)
 {
@@ -481,7 +543,8 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     t->tstate = tstate;
     t->thread_id = field_u64(u->scratch, L->tstate_thread_id);
     t->native_id = L->tstate_native_thread_id != PS_ABSENT
-                       ? field_u64(u->scratch, L->tstate_native_thread_id) : 0;
+                       ? field_u64(u->scratch, L->tstate_native_thread_id)
+                       : native_id_of(u, t->thread_id, main_ident);
     uint64_t frame = 0;
     if (L->tstate_frame != PS_ABSENT) {
         frame = field_u64(u->scratch, L->tstate_frame);
@@ -607,6 +670,7 @@ int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "out of memory");
         return PS_ENOMEM;
     }
+    u->pthread_tid_at = -1;
     int rc = ps_locate(u, pid);
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s", u->error);

@@ -44,3 +44,31 @@ ps_opnames_for(int major, int minor)
     default: return NULL;
     }
 }
+
+const uint8_t *
+ps_cache_entries_for(int major, int minor)
+{
+    if (major != 3) {
+        return NULL;
+    }
+    switch (minor) {
+    case 11: return ps_cache_entries_v3_11;
+    case 12: return ps_cache_entries_v3_12;
+    case 13: return ps_cache_entries_v3_13;
+    default: return NULL;
+    }
+}
+
+const uint8_t *
+ps_deopt_for(int major, int minor)
+{
+    if (major != 3) {
+        return NULL;
+    }
+    switch (minor) {
+    case 11: return ps_deopt_v3_11;
+    case 12: return ps_deopt_v3_12;
+    case 13: return ps_deopt_v3_13;
+    default: return NULL;
+    }
+}

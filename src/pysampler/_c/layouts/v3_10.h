@@ -31,6 +31,7 @@ static const ps_layout ps_layout_v3_10 = {
     .tstate_native_thread_id   = PS_ABSENT,
     .tstate_exc_info           = 144,
     .err_stackitem_value       = 8,
+    .err_stackitem_previous    = 24,
     .frame_size                = 360,
     .frame_previous            = 24,
     .frame_code                = 32,

@@ -1,0 +1,166 @@
+"""``pysampler dump`` through the command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from known_target import TARGET, KnownTarget
+from pythons import INSTALLED, unsupported
+
+UNSUPPORTED = unsupported()
+TIMEOUT = 60
+
+
+def pysampler(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pysampler", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], pattern: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def thread_block(output: str, thread_id: int) -> str:
+    """The lines of one thread in the dump output."""
+    blocks = output.split("\n\n")
+    (block,) = [b for b in blocks if b.startswith(f"Thread {thread_id:#x}")]
+    return block
+
+
+def test_dump_prints_every_thread_root_first(known_target: KnownTarget) -> None:
+    result = pysampler("dump", str(known_target.pid))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    lines = known_target.lines
+
+    main = thread_block(out, known_target.expected("MainThread")["ident"])
+    assert "(main thread, idle)" in main.splitlines()[0]
+    assert main.index(f"line {lines['module_call']}, in <module>") < main.index(
+        f"line {lines['leaf_wait']}, in leaf_wait"
+    )
+    assert "[Previous line repeated 496 more times]" in main
+    assert "HOLD.wait()  # @leaf_wait" in main
+
+    busy = thread_block(out, known_target.expected("busy-worker")["ident"])
+    assert "(holds the GIL, on CPU)" in busy.splitlines()[0]
+    handler = thread_block(out, known_target.expected("exception-handler")["ident"])
+    assert "(handling an exception, idle)" in handler.splitlines()[0]
+    assert f'File "{TARGET}", line {lines["except_wait"]}, in handler' in handler
+
+
+def test_dump_marks_the_executing_columns(known_target: KnownTarget) -> None:
+    out = pysampler("dump", str(known_target.pid)).stdout
+    main = thread_block(out, known_target.expected("MainThread")["ident"])
+    frames = known_target.expected("MainThread")["frames"]
+    source_line = "    nested_middle()  # @nested_outer"
+    after = main[main.index(source_line) :].splitlines()[1]
+    if frames[2]["col"] is None:  # 3.8-3.10 record lines only: nothing to mark
+        assert "^" not in after
+    else:
+        assert after == "    " + "^" * len("nested_middle()")
+
+
+def test_dump_opcodes(known_target: KnownTarget) -> None:
+    out = pysampler("dump", "--opcodes", str(known_target.pid)).stdout
+    leaf = known_target.expected("MainThread")["frames"][2]
+    main = thread_block(out, known_target.expected("MainThread")["ident"])
+    (line,) = [x for x in main.splitlines() if f"line {leaf['lineno']}, in leaf_wait" in x]
+    assert re.search(r"\[\w+.* at offset \d+\]", line), line
+    assert leaf["instruction"] in line
+
+
+def test_dump_json(known_target: KnownTarget) -> None:
+    result = pysampler("dump", "--json", str(known_target.pid))
+    data = json.loads(result.stdout)
+    assert data["pid"] == known_target.pid
+    threads = {t["thread_id"]: t for i in data["interpreters"] for t in i["threads"]}
+    assert set(threads) == {int(k) for k in known_target.report["threads"]}
+    main = threads[known_target.expected("MainThread")["ident"]]
+    assert main["status"] == ["MAIN_THREAD"]
+    assert [f["lineno"] for f in main["frames"]] == [
+        f["lineno"] for f in known_target.expected("MainThread")["frames"]
+    ]
+
+
+def test_missing_pid() -> None:
+    probe = subprocess.Popen(["true"])
+    probe.wait()
+    assert_one_line_error(pysampler("dump", str(probe.pid)), rf"no process with pid {probe.pid}")
+
+
+def test_not_a_pid() -> None:
+    result = pysampler("dump", "abc")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "not a process id: 'abc'" in result.stderr
+
+
+def test_non_python_process() -> None:
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        time.sleep(0.1)
+        assert_one_line_error(pysampler("dump", str(sleeper.pid)), r"is not a CPython 3 process")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.parametrize("old", UNSUPPORTED, ids=[p.id for p in UNSUPPORTED])
+def test_unsupported_version_is_named(old: object) -> None:
+    path = old.path  # type: ignore[attr-defined]
+    version = ".".join(map(str, old.version))  # type: ignore[attr-defined]
+    target = subprocess.Popen([path, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)
+        assert_one_line_error(
+            pysampler("dump", str(target.pid)),
+            rf"Python {re.escape(version)}, which .* not support",
+        )
+    finally:
+        target.kill()
+        target.wait()
+
+
+ACCEPTED_WHILE_EXITING = (
+    r"process \d+ exited",
+    r"no process with pid \d+",
+    r"is not a CPython 3 process",
+    r"process \d+: .* while walking its threads",
+)
+
+
+def test_targets_exiting_while_read() -> None:
+    """200 short-lived targets, read as they start and exit: each dump either
+    succeeds or says in one line why not; nothing crashes or hangs."""
+    python = INSTALLED[0].path if INSTALLED else sys.executable
+    outcomes = {"dumped": 0, "refused": 0}
+    for i in range(200):
+        lifetime = (i % 12) * 0.05
+        target = subprocess.Popen([python, "-c", f"import time; time.sleep({lifetime})"])
+        time.sleep(0.01 * (i % 7))
+        result = pysampler("dump", str(target.pid))
+        target.wait()
+        if result.returncode == 0:
+            outcomes["dumped"] += 1
+            continue
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert any(re.search(p, lines[0]) for p in ACCEPTED_WHILE_EXITING), lines[0]
+        outcomes["refused"] += 1
+    assert sum(outcomes.values()) == 200
+    assert outcomes["dumped"] > 0, "no target was alive long enough to be read"
