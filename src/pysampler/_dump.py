@@ -13,6 +13,8 @@ from pysampler.model import Frame, Snapshot, TargetInfo, Thread, ThreadStatus
 __all__ = ["DumpStyle", "format_dump", "status_labels"]
 
 _REPEAT_AFTER = 3
+# /proc gives a process's start to the second only (btime is whole seconds).
+_START_TIME_SLACK = 2.0
 
 
 @attrs.frozen
@@ -70,7 +72,8 @@ class _Sources:
             return None
         try:
             text = path.read_bytes().decode("utf-8", "replace")
-            if self.started is not None and path.stat().st_mtime > self.started:
+            modified = path.stat().st_mtime
+            if self.started is not None and modified > self.started + _START_TIME_SLACK:
                 self.changed.add(filename)
         except OSError:
             return None
@@ -153,7 +156,8 @@ def format_dump(snapshot: Snapshot, target: TargetInfo, style: DumpStyle) -> str
     for interpreter in snapshot.interpreters:
         if len(snapshot.interpreters) > 1:
             out += ["", f"Interpreter {interpreter.id}"]
-        for thread in interpreter.threads:
+        # CPython lists threads newest first; show them as they were started.
+        for thread in sorted(reversed(interpreter.threads), key=lambda t: not t.is_main):
             out.append("")
             out += _format_thread(thread, sources, style)
     if sources.changed:

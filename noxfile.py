@@ -1,0 +1,48 @@
+"""Development sessions: tests, lint, typecheck, layouts, examples."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite against the installed (non-editable) package."""
+    session.install(".[test]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over everything."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "tools", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "tools", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install(".[lint]")
+    session.run("mypy", "--strict", "src")
+
+
+@nox.session
+def layouts(session: nox.Session) -> None:
+    """Regenerate the per-version struct layouts from the installed headers."""
+    session.run("python", "tools/gen_layouts.py", *session.posargs, external=True)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Dump the example program, as the README shows."""
+    session.install(".")
+    session.run(
+        "bash",
+        "-c",
+        "python examples/busy_service.py --seconds 5 & sleep 1; pysampler dump $!; wait",
+        external=True,
+    )

@@ -1,0 +1,58 @@
+"""The C core's build: warning-free, in step with its header and the layouts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from pysampler._native import lib
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "src" / "pysampler" / "_c"
+
+
+def test_c_sources_compile_without_warnings(tmp_path: Path) -> None:
+    sources = sorted(CORE.glob("*.c")) + sorted(CORE.glob("layouts/*.c"))
+    assert sources
+    for source in sources:
+        result = subprocess.run(
+            [
+                "gcc",
+                "-std=gnu11",
+                "-O2",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                f"-I{CORE}",
+                "-c",
+                str(source),
+                "-o",
+                str(tmp_path / (source.stem + ".o")),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def test_every_declared_function_is_bound() -> None:
+    header = (CORE / "pysampler.h").read_text()
+    declared = set(re.findall(r"^\S[^(;]*?\b(ps_\w+)\(", header, re.MULTILINE))
+    assert "ps_unwinder_snapshot" in declared
+    missing = sorted(name for name in declared if not hasattr(lib, name))
+    assert missing == []
+
+
+def test_generated_layouts_match_installed_headers() -> None:
+    """tools/gen_layouts.py regenerates the committed tables identically."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_layouts.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
