@@ -164,3 +164,26 @@ def test_targets_exiting_while_read() -> None:
         outcomes["refused"] += 1
     assert sum(outcomes.values()) == 200
     assert outcomes["dumped"] > 0, "no target was alive long enough to be read"
+
+
+def test_permission_denied_names_the_fix() -> None:
+    """Without ptrace rights (here: dropped to nobody) the error says how to get them."""
+    target = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    drop_then_dump = (
+        "import os, sys, pysampler.cli; "
+        "os.setgroups([]); os.setgid(65534); os.setuid(65534); "
+        f"sys.exit(pysampler.cli.main(['dump', '{target.pid}']))"
+    )
+    try:
+        time.sleep(0.2)
+        result = subprocess.run(
+            [sys.executable, "-c", drop_then_dump],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert_one_line_error(result, r"permission denied .*CAP_SYS_PTRACE.*ptrace_scope")
+    finally:
+        target.kill()
+        target.wait()
