@@ -46,10 +46,53 @@
 #  include "internal/pycore_frame.h" /* _PyInterpreterFrame */
 #endif
 
+#if PY_VERSION_HEX >= 0x030A0000
+#  include "internal/pycore_moduleobject.h" /* PyModuleObject */
+#endif
+
+#if PY_VERSION_HEX >= 0x030B0000
+#  include "internal/pycore_dict.h"   /* PyDictKeysObject, PyDictValues */
+#  include "internal/pycore_object.h" /* managed dicts */
+#endif
+
 #if PY_VERSION_HEX >= 0x030D0000
 #  include "internal/pycore_opcode_metadata.h" /* _PyOpcode_Caches, _Deopt */
 #elif PY_VERSION_HEX >= 0x030B0000
 #  include "internal/pycore_opcode.h" /* _PyOpcode_Caches, _PyOpcode_Deopt */
+#endif
+
+#if PY_VERSION_HEX < 0x030A0000
+/* 3.8-3.9 define PyModuleObject in Objects/moduleobject.c, not in a header;
+ * md_dict is its first member after the object head. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *md_dict;
+} probe_module_object;
+#  define PROBE_MODULE_DICT offsetof(probe_module_object, md_dict)
+#else
+#  define PROBE_MODULE_DICT offsetof(PyModuleObject, md_dict)
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.8-3.10 define the dict keys object in Objects/dict-common.h, not in
+ * an installed header: a Py_ssize_t dk_size (a power of 2) after the
+ * refcount, then the lookup function, dk_usable and dk_nentries; dk_indices
+ * hold dk_size indices of 1, 2, 4 or 8 bytes each and PyDictKeyEntry
+ * entries follow them. */
+typedef struct {
+    Py_hash_t me_hash;
+    PyObject *me_key;
+    PyObject *me_value;
+} probe_dict_key_entry;
+
+typedef struct {
+    Py_ssize_t dk_refcnt;
+    Py_ssize_t dk_size;
+    void *dk_lookup;
+    Py_ssize_t dk_usable;
+    Py_ssize_t dk_nentries;
+    char dk_indices[];
+} probe_dict_keys_object;
 #endif
 
 #define FIELD(name, value) printf("%s %lld\n", #name, (long long)(value))
@@ -77,6 +120,139 @@ state_shift(const PyASCIIObject *obj, const char *what, int width)
         exit(1);
     }
     return shift;
+}
+
+/* Fields for reading threading.Thread names: modules, types, instance
+ * dicts and their values, dicts and ints. */
+static void
+thread_name_fields(void)
+{
+    FIELD(runtime_interpreters_main,
+          offsetof(_PyRuntimeState, interpreters.main));
+#if PY_VERSION_HEX >= 0x030C0000
+    FIELD(interp_modules, offsetof(PyInterpreterState, imports.modules));
+#else
+    FIELD(interp_modules, offsetof(PyInterpreterState, modules));
+#endif
+    FIELD(module_dict, PROBE_MODULE_DICT);
+    FIELD(type_basicsize, offsetof(PyTypeObject, tp_basicsize));
+    FIELD(type_flags, offsetof(PyTypeObject, tp_flags));
+    FIELD(type_dictoffset, offsetof(PyTypeObject, tp_dictoffset));
+    FIELD(heaptype_cached_keys, offsetof(PyHeapTypeObject, ht_cached_keys));
+    FIELD(tpflags_heaptype, Py_TPFLAGS_HEAPTYPE);
+    FIELD(tpflags_long_subclass, Py_TPFLAGS_LONG_SUBCLASS);
+    FIELD(tpflags_unicode_subclass, Py_TPFLAGS_UNICODE_SUBCLASS);
+    FIELD(tpflags_dict_subclass, Py_TPFLAGS_DICT_SUBCLASS);
+
+#if PY_VERSION_HEX >= 0x030B0000
+    /* Where the managed dict (and values) pointers of an object sit,
+     * learned from CPython's own accessors on a fake object. */
+    static PyTypeObject fake_type;
+    static PyObject *words[16];
+    PyObject *obj = (PyObject *)&words[8];
+    fake_type.tp_flags = Py_TPFLAGS_MANAGED_DICT;
+    fake_type.tp_basicsize = sizeof(PyObject);
+    Py_SET_TYPE(obj, &fake_type);
+    FIELD(tpflags_managed_dict, Py_TPFLAGS_MANAGED_DICT);
+#  if PY_VERSION_HEX >= 0x030D0000
+    fake_type.tp_flags |= Py_TPFLAGS_INLINE_VALUES;
+    FIELD(tpflags_inline_values, Py_TPFLAGS_INLINE_VALUES);
+    if ((char *)_PyObject_InlineValues(obj) !=
+        (char *)obj + fake_type.tp_basicsize) {
+        fprintf(stderr, "layout_probe: inline values are not at basicsize\n");
+        exit(1);
+    }
+    FIELD(managed_dict_before,
+          (char *)obj - (char *)_PyObject_ManagedDictPointer(obj));
+    ABSENT(managed_values_before);
+    ABSENT(managed_dict_tagged);
+#  elif PY_VERSION_HEX >= 0x030C0000
+    ABSENT(tpflags_inline_values);
+    PyDictOrValues *dorv = _PyObject_DictOrValuesPointer(obj);
+    FIELD(managed_dict_before, (char *)obj - (char *)dorv);
+    ABSENT(managed_values_before);
+    {
+        PyDictValues *values = (PyDictValues *)&words[2];
+        _PyDictOrValues_SetValues(dorv, values);
+        if (!_PyDictOrValues_IsValues(*dorv) ||
+            (uintptr_t)dorv->values + 1 != (uintptr_t)values ||
+            _PyDictOrValues_GetValues(*dorv) != values) {
+            fprintf(stderr, "layout_probe: PyDictOrValues is not tagged "
+                            "as expected\n");
+            exit(1);
+        }
+    }
+    FIELD(managed_dict_tagged, 1);
+#  else
+    ABSENT(tpflags_inline_values);
+    FIELD(managed_dict_before,
+          (char *)obj - (char *)_PyObject_ManagedDictPointer(obj));
+    FIELD(managed_values_before,
+          (char *)obj - (char *)_PyObject_ValuesPointer(obj));
+    ABSENT(managed_dict_tagged);
+#  endif
+#else
+    ABSENT(tpflags_managed_dict);
+    ABSENT(tpflags_inline_values);
+    ABSENT(managed_dict_before);
+    ABSENT(managed_values_before);
+    ABSENT(managed_dict_tagged);
+#endif
+
+    FIELD(dict_keys, offsetof(PyDictObject, ma_keys));
+    FIELD(dict_values, offsetof(PyDictObject, ma_values));
+#if PY_VERSION_HEX >= 0x030B0000
+    FIELD(dictvalues_values, offsetof(PyDictValues, values));
+#  if PY_VERSION_HEX >= 0x030D0000
+    FIELD(dictvalues_valid, offsetof(PyDictValues, valid));
+#  else
+    ABSENT(dictvalues_valid);
+#  endif
+    ABSENT(dictkeys_size);
+    FIELD(dictkeys_log2_size, offsetof(PyDictKeysObject, dk_log2_size));
+    FIELD(dictkeys_log2_index_bytes,
+          offsetof(PyDictKeysObject, dk_log2_index_bytes));
+    FIELD(dictkeys_kind, offsetof(PyDictKeysObject, dk_kind));
+    FIELD(dictkeys_nentries, offsetof(PyDictKeysObject, dk_nentries));
+    FIELD(dictkeys_indices, offsetof(PyDictKeysObject, dk_indices));
+    FIELD(dict_kind_general, DICT_KEYS_GENERAL);
+    FIELD(dictentry_size, sizeof(PyDictKeyEntry));
+    FIELD(dictentry_key, offsetof(PyDictKeyEntry, me_key));
+    FIELD(dictentry_value, offsetof(PyDictKeyEntry, me_value));
+    FIELD(dictunicodeentry_size, sizeof(PyDictUnicodeEntry));
+    FIELD(dictunicodeentry_key, offsetof(PyDictUnicodeEntry, me_key));
+    FIELD(dictunicodeentry_value, offsetof(PyDictUnicodeEntry, me_value));
+#else
+    FIELD(dictvalues_values, 0); /* ma_values is a PyObject *[] */
+    ABSENT(dictvalues_valid);
+    FIELD(dictkeys_size, offsetof(probe_dict_keys_object, dk_size));
+    ABSENT(dictkeys_log2_size);
+    ABSENT(dictkeys_log2_index_bytes);
+    ABSENT(dictkeys_kind);
+    FIELD(dictkeys_nentries, offsetof(probe_dict_keys_object, dk_nentries));
+    FIELD(dictkeys_indices, offsetof(probe_dict_keys_object, dk_indices));
+    ABSENT(dict_kind_general);
+    FIELD(dictentry_size, sizeof(probe_dict_key_entry));
+    FIELD(dictentry_key, offsetof(probe_dict_key_entry, me_key));
+    FIELD(dictentry_value, offsetof(probe_dict_key_entry, me_value));
+    ABSENT(dictunicodeentry_size);
+    ABSENT(dictunicodeentry_key);
+    ABSENT(dictunicodeentry_value);
+#endif
+
+#if PY_VERSION_HEX >= 0x030C0000
+    ABSENT(long_size);
+    FIELD(long_tag, offsetof(PyLongObject, long_value.lv_tag));
+    FIELD(long_tag_shift, _PyLong_NON_SIZE_BITS);
+    FIELD(long_digits, offsetof(PyLongObject, long_value.ob_digit));
+#else
+    FIELD(long_size, offsetof(PyLongObject, ob_base.ob_size));
+    ABSENT(long_tag);
+    ABSENT(long_tag_shift);
+    FIELD(long_digits, offsetof(PyLongObject, ob_digit));
+#endif
+    FIELD(long_digit_size, sizeof(digit));
+    FIELD(long_digit_bits, PyLong_SHIFT);
 }
 
 int
@@ -230,6 +406,8 @@ main(void)
     memset(&probe, 0, sizeof(probe));
     probe.state.ascii = 1;
     FIELD(unicode_ascii_shift, state_shift(&probe, "ascii", 1));
+
+    thread_name_fields();
 
 #if PY_VERSION_HEX >= 0x030B0000
     /* Inline caches and specialization (3.11+). */

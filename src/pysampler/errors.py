@@ -7,11 +7,16 @@ builtin exception it resembles, so ``except ProcessLookupError`` works too.
 from __future__ import annotations
 
 __all__ = [
+    "CollectorError",
     "NativeVersionMismatchError",
     "NotPythonProcessError",
+    "OutputError",
     "PermissionDeniedError",
+    "PluginError",
     "ProcessNotFoundError",
+    "ProfileFormatError",
     "PySamplerError",
+    "SamplerStateError",
     "TargetExitedError",
     "UnsupportedPythonVersionError",
     "UnwindError",
@@ -56,5 +61,29 @@ class UnwindError(PySamplerError, RuntimeError):
     """The target's memory held something that could not be unwound."""
 
 
+class SamplerStateError(PySamplerError, RuntimeError):
+    """A sampler was used out of order (stopped before starting, started twice)."""
+
+
 class NativeVersionMismatchError(PySamplerError, ImportError):
     """The compiled core was built for another pysampler version: reinstall."""
+
+
+class CollectorError(PySamplerError, RuntimeError):
+    """A collector was fed out of order.
+
+    A batch came before ``start`` or after ``finish``, or its ids do not
+    continue the tables built so far, or it refers to entries that do not exist.
+    """
+
+
+class ProfileFormatError(PySamplerError, ValueError):
+    """A file is not a pysampler profile, or is corrupt where reading starts."""
+
+
+class PluginError(PySamplerError, LookupError):
+    """A plugin is unknown, registered twice, or cannot be loaded."""
+
+
+class OutputError(PySamplerError, ValueError):
+    """An output cannot go where it was asked to (binary data to a terminal)."""

@@ -94,7 +94,11 @@ class Frame:
 
 @attrs.frozen
 class Thread:
-    """A thread's state and stack, frames leaf first."""
+    """A thread's state and stack, frames leaf first.
+
+    ``name`` is the thread's ``threading.Thread.name`` read from the target,
+    else the kernel's name for it (``/proc/PID/task/TID/comm``), else None.
+    """
 
     thread_id: int
     native_id: int | None

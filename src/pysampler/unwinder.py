@@ -44,13 +44,23 @@ class Unwinder:
 
     def __init__(self, pid: int) -> None:
         """Attach to ``pid``: find its interpreter and that version's layout."""
-        self.pid = pid
         handle = ffi.new("ps_unwinder **")
         errbuf = ffi.new("char[]", 512)
         code = lib.ps_unwinder_new(pid, handle, errbuf, 512)
         if code != 0:
             raise_for(code, text(errbuf))
-        self._handle: Any = ffi.gc(handle[0], lib.ps_unwinder_free)
+        self._adopt(pid, handle[0])
+
+    @classmethod
+    def _from_native(cls, pid: int, raw: Any) -> Unwinder:
+        """Wrap a C unwinder made elsewhere (pysampler._image); takes ownership."""
+        unwinder = cls.__new__(cls)
+        unwinder._adopt(pid, raw)
+        return unwinder
+
+    def _adopt(self, pid: int, raw: Any) -> None:
+        self.pid = pid
+        self._handle: Any = ffi.gc(raw, lib.ps_unwinder_free)
         self._strings: dict[int, str] = {}
         self._codes: dict[int, tuple[str, str]] = {}
         self._names: dict[int, str | None] = {}
@@ -72,6 +82,18 @@ class Unwinder:
             runtime_address=int(info.runtime_address),
             debug_offsets=bool(info.debug_offsets),
         )
+
+    @property
+    def native_handle(self) -> Any:
+        """The C unwinder, for pysampler's own sampler; not for other use."""
+        if self._handle is None:
+            msg = "the unwinder is closed"
+            raise errors.UnwindError(msg)
+        return self._handle
+
+    def opcode_names(self) -> tuple[str, ...]:
+        """The target version's opcode names by number ("" where unused)."""
+        return tuple(text(lib.ps_unwinder_opname(self.native_handle, op)) for op in range(256))
 
     def close(self) -> None:
         """Release the native state; the unwinder cannot be used after."""
@@ -115,6 +137,7 @@ class Unwinder:
             raise_for(code, text(lib.ps_unwinder_error(self._handle)))
         records = lib.ps_unwinder_threads(self._handle)
         frames = lib.ps_unwinder_frames(self._handle)
+        python_names = self._python_names()
         by_interpreter: dict[int, list[Thread]] = {}
         for i in range(lib.ps_unwinder_thread_count(self._handle)):
             rec = records[i]
@@ -126,7 +149,7 @@ class Unwinder:
             thread = Thread(
                 thread_id=int(rec.thread_id),
                 native_id=native_id,
-                name=self._thread_name(native_id),
+                name=self._thread_name(int(rec.thread_id), native_id, python_names),
                 status=ThreadStatus(rec.status),
                 frames=stack,
                 interpreter_id=int(rec.interpreter_id),
@@ -185,7 +208,18 @@ class Unwinder:
         name = lib.ps_unwinder_opname(self._handle, opcode)
         return text(name) if name != ffi.NULL else f"<{opcode}>"
 
-    def _thread_name(self, native_id: int | None) -> str | None:
+    def _python_names(self) -> bool:
+        """Read threading.Thread names now; False when there are none to look up."""
+        count = ffi.new("uint32_t *")
+        code: int = lib.ps_unwinder_thread_names(self._handle, count)
+        return code == 0 and count[0] > 0
+
+    def _thread_name(self, thread_id: int, native_id: int | None, python_names: bool) -> str | None:
+        """threading.Thread.name where the target has one, else the kernel's name."""
+        if python_names:
+            string_id = ffi.new("uint32_t *")
+            if lib.ps_unwinder_thread_name(self._handle, thread_id, string_id) == 0:
+                return self._string(string_id[0])
         if native_id is None:
             return None
         if native_id not in self._names:

@@ -49,3 +49,4 @@ def test_stacks_agree_with_py_spy(known_target: KnownTarget) -> None:
             # py-spy names frames by co_name; ours are qualified where the version can.
             assert frame.qualname.rsplit(".", 1)[-1] == their["name"].rsplit(".", 1)[-1]
         assert thread.holds_gil == other["owns_gil"]
+        assert thread.name == other["thread_name"]

@@ -46,6 +46,15 @@ def test_every_thread_is_found(snapshot: Snapshot, known_target: KnownTarget) ->
             assert thread.native_id == info["native_id"]
 
 
+def test_thread_names_are_read_from_the_target(
+    snapshot: Snapshot, known_target: KnownTarget
+) -> None:
+    """Each thread is named by its threading.Thread.name, not the kernel's comm."""
+    expected = {int(ident): info["name"] for ident, info in known_target.report["threads"].items()}
+    assert sorted(expected.values()) == sorted(PARKED_THREADS)
+    assert {t.thread_id: t.name for t in snapshot.threads} == expected
+
+
 @pytest.mark.parametrize("name", PARKED_THREADS)
 def test_frames_match_the_interpreter(
     snapshot: Snapshot, known_target: KnownTarget, name: str

@@ -20,9 +20,12 @@ SOURCES = (
     "elf.c",
     "locate.c",
     "debugoffsets.c",
+    "image.c",
     "linetable.c",
     "intern.c",
     "unwind.c",
+    "sampler.c",
+    "threadnames.c",
     "opcodes.c",
     "layouts/layouts.c",
 )

@@ -26,9 +26,12 @@ typedef struct ps_reader {
     ps_read_fn read;
     void *ctx;
     int32_t pid;
+    void (*release)(void *ctx); /* frees ctx with the unwinder; NULL for none */
 } ps_reader;
 
 void ps_reader_for_pid(ps_reader *r, int32_t pid);
+/* A reader over an in-memory image (image.c): copies the segments. */
+int ps_reader_for_image(ps_reader *r, const ps_image_segment *segments, uint32_t count);
 int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len);
 int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out);
 
@@ -110,6 +113,12 @@ int ps_instruction_at(int major, int minor, const unsigned char *code, size_t le
 
 /* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
 
+/* threading.Thread.name of a thread, as read by ps_unwinder_thread_names. */
+typedef struct ps_thread_name {
+    uint64_t thread_id;
+    uint32_t string_id;
+} ps_thread_name;
+
 struct ps_unwinder {
     ps_reader reader;
     ps_target_info target;
@@ -118,6 +127,8 @@ struct ps_unwinder {
     uint64_t runtime;        /* address of _PyRuntime */
     uint64_t none_address;   /* &_Py_NoneStruct, 0 unknown */
     uint64_t code_type;      /* &PyCode_Type, 0 unknown */
+    uint64_t executable_tag_bits; /* 3.14+: tag bits of a frame's f_executable,
+                                     a _PyStackRef; cleared to get the code */
     int32_t pthread_tid_at;  /* offset of the TID in glibc's struct pthread;
                                 -1 not yet looked for, -2 not found */
 
@@ -132,10 +143,24 @@ struct ps_unwinder {
     size_t scratch_size;
 
     char error[PS_ERRLEN];
+
+    /* Python thread names (threadnames.c), sorted by thread_id. */
+    ps_thread_name *names;
+    uint32_t name_count, name_capacity;
+    uint64_t name_hints[3];  /* str keys found last time: "threading",
+                                "_active", "_name"; 0 unknown */
 };
 
 /* Fill target, layout and addresses for pid. */
 int ps_locate(ps_unwinder *u, int32_t pid);
+
+/* With u->reader, u->runtime and the target's version set: the layout for
+ * that version (generated table, _Py_DebugOffsets or both), as ps_locate
+ * does once it has found _PyRuntime. */
+int ps_setup_layout(ps_unwinder *u);
+
+/* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
+int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
 /* Record a formatted message and return code. */
 int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)

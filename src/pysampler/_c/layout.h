@@ -77,6 +77,51 @@ typedef struct ps_layout {
     int32_t unicode_kind_shift;   /* bit position of state.kind (3 bits) */
     int32_t unicode_compact_shift;
     int32_t unicode_ascii_shift;
+
+    /* Thread names (threadnames.c): the main interpreter's sys.modules ->
+     * the threading module -> its _active dict -> each Thread's _name. */
+    int32_t runtime_interpreters_main; /* interpreters.main */
+    int32_t interp_modules;       /* modules (3.8-3.11), imports.modules (3.12+) */
+    int32_t module_dict;          /* PyModuleObject.md_dict */
+    int32_t type_basicsize;       /* PyTypeObject.tp_basicsize */
+    int32_t type_flags;           /* PyTypeObject.tp_flags */
+    int32_t type_dictoffset;      /* PyTypeObject.tp_dictoffset */
+    int32_t heaptype_cached_keys; /* PyHeapTypeObject.ht_cached_keys */
+    int32_t tpflags_heaptype;     /* Py_TPFLAGS_HEAPTYPE */
+    int32_t tpflags_long_subclass;    /* Py_TPFLAGS_LONG_SUBCLASS */
+    int32_t tpflags_unicode_subclass; /* Py_TPFLAGS_UNICODE_SUBCLASS */
+    int32_t tpflags_dict_subclass;    /* Py_TPFLAGS_DICT_SUBCLASS */
+    int32_t tpflags_managed_dict;     /* 3.11+: Py_TPFLAGS_MANAGED_DICT */
+    int32_t tpflags_inline_values;    /* 3.13+: Py_TPFLAGS_INLINE_VALUES; the
+                                         values follow the object's basicsize */
+    int32_t managed_dict_before;   /* 3.11+: bytes before a managed-dict object
+                                      where its dict pointer sits */
+    int32_t managed_values_before; /* 3.11: where its PyDictValues pointer sits */
+    int32_t managed_dict_tagged;   /* 3.12: 1, the dict word is a PyDictOrValues
+                                      (low bit set: values pointer minus one) */
+    int32_t dict_keys;             /* PyDictObject.ma_keys */
+    int32_t dict_values;           /* PyDictObject.ma_values */
+    int32_t dictvalues_values;     /* PyDictValues.values; 0 before 3.11 (an array) */
+    int32_t dictvalues_valid;      /* 3.13+: PyDictValues.valid, a byte */
+    int32_t dictkeys_size;         /* 3.8-3.10: dk_size, a Py_ssize_t */
+    int32_t dictkeys_log2_size;    /* 3.11+: dk_log2_size, a byte */
+    int32_t dictkeys_log2_index_bytes; /* 3.11+: dk_log2_index_bytes, a byte */
+    int32_t dictkeys_kind;         /* 3.11+: dk_kind, a byte */
+    int32_t dictkeys_nentries;     /* dk_nentries */
+    int32_t dictkeys_indices;      /* dk_indices; the entries follow them */
+    int32_t dict_kind_general;     /* 3.11+: DICT_KEYS_GENERAL */
+    int32_t dictentry_size;        /* sizeof(PyDictKeyEntry) */
+    int32_t dictentry_key;         /* PyDictKeyEntry.me_key */
+    int32_t dictentry_value;       /* PyDictKeyEntry.me_value */
+    int32_t dictunicodeentry_size;  /* 3.11+: sizeof(PyDictUnicodeEntry) */
+    int32_t dictunicodeentry_key;   /* 3.11+: PyDictUnicodeEntry.me_key */
+    int32_t dictunicodeentry_value; /* 3.11+: PyDictUnicodeEntry.me_value */
+    int32_t long_size;             /* 3.8-3.11: ob_size, the signed digit count */
+    int32_t long_tag;              /* 3.12+: long_value.lv_tag */
+    int32_t long_tag_shift;        /* 3.12+: _PyLong_NON_SIZE_BITS */
+    int32_t long_digits;           /* ob_digit */
+    int32_t long_digit_size;       /* sizeof(digit) */
+    int32_t long_digit_bits;       /* PyLong_SHIFT */
 } ps_layout;
 
 /* Generated tables, one per minor version; NULL when not built in. */

@@ -289,21 +289,31 @@ int ps_locate(ps_unwinder *u, int32_t pid)
         return rc;
     }
 
+    return ps_setup_layout(u);
+}
+
+int ps_setup_layout(ps_unwinder *u)
+{
+    ps_target_info *t = &u->target;
     const ps_layout *table = ps_layout_for(t->major, t->minor);
     if (table) {
         u->layout = *table;
     }
     if (t->major == 3 && t->minor >= 13) {
-        rc = ps_apply_debug_offsets(u);
+        int rc = ps_apply_debug_offsets(u);
         if (rc != PS_OK) {
             return rc;
         }
         t->debug_offsets = 1;
     } else if (!table) {
+        char who[32] = "the memory image";
+        if (t->pid > 0) {
+            snprintf(who, sizeof who, "process %d", t->pid);
+        }
         return ps_fail(u, PS_EVERSION,
-                       "process %d runs Python %d.%d.%d, which pysampler does not support "
+                       "%s runs Python %d.%d.%d, which pysampler does not support "
                        "(it reads CPython 3.8 to 3.15)",
-                       pid, t->major, t->minor, t->micro);
+                       who, t->major, t->minor, t->micro);
     }
     u->opnames = ps_opnames_for(t->major, t->minor);
     return PS_OK;

@@ -36,6 +36,7 @@ void ps_reader_for_pid(ps_reader *r, int32_t pid)
     r->read = read_pid;
     r->ctx = r;
     r->pid = pid;
+    r->release = NULL;
 }
 
 int ps_plausible_pointer(uint64_t addr)

@@ -91,6 +91,24 @@ typedef struct ps_code_rec {
  * holds one line saying why. */
 int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen);
 void ps_unwinder_free(ps_unwinder *u);
+
+/* A piece of a memory image: size bytes that the target would hold at
+ * address.  For tests and tools that lay out an interpreter's memory
+ * themselves. */
+typedef struct ps_image_segment {
+    uint64_t address;
+    const uint8_t *data;
+    uint64_t size;
+} ps_image_segment;
+
+/* An unwinder over a memory image instead of a process: _PyRuntime is at
+ * runtime_address and py_version_hex is the Py_Version the image stands
+ * for.  Set up as ps_unwinder_new does once it has found _PyRuntime
+ * (version, then _Py_DebugOffsets, then layout); the segments are copied.
+ * Only memory inside one segment can be read.  The target's pid is 0. */
+int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
+                           uint64_t runtime_address, int32_t py_version_hex, ps_unwinder **out,
+                           char *errbuf, size_t errlen);
 const ps_target_info *ps_unwinder_target(const ps_unwinder *u);
 
 /* Read every interpreter, thread and frame now.  The arrays below stay
@@ -106,8 +124,120 @@ const ps_code_rec *ps_unwinder_code(const ps_unwinder *u, uint32_t code_id);
 const char *ps_unwinder_string(const ps_unwinder *u, uint32_t string_id, size_t *length);
 const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode);
 
+/* Python thread names (threading.Thread.name), read now from the main
+ * interpreter's threading._active; *count says how many threads got one.
+ * Returns 0 (with *count 0 when threading is not imported), or a PS_E*
+ * code when the module could not be read: then no thread has a name.
+ * A few dozen small reads: meant for once per snapshot, not per sample. */
+int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count);
+/* The name ps_unwinder_thread_names last found for thread_id (the ident,
+ * threading.get_ident()) as a ps_unwinder_string id; PS_EINVAL if none. */
+int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id);
+
 const char *ps_unwinder_error(const ps_unwinder *u);
 const char *ps_error_name(int code);
 const char *ps_core_version(void);
+
+/* ---- sampling sessions (sampler.c) ------------------------------------------ */
+
+/* Which threads a sample keeps (filtering happens in C). */
+enum {
+    PS_MODE_WALL = 0,      /* every thread, whatever it does */
+    PS_MODE_CPU = 1,       /* threads the kernel has running */
+    PS_MODE_GIL = 2,       /* the thread holding the GIL */
+    PS_MODE_EXCEPTION = 3  /* threads handling an exception */
+};
+
+/* Sampler states, as ps_batch.state reports them. */
+enum {
+    PS_SAMPLER_RUNNING = 0,
+    PS_SAMPLER_STOPPED = 1,   /* stopped by ps_sampler_stop or the duration */
+    PS_SAMPLER_EXITED = 2,    /* the target exited */
+    PS_SAMPLER_FAILED = 3     /* an error ended sampling; see ps_batch.error */
+};
+
+typedef struct ps_sampler ps_sampler;
+
+typedef struct ps_sampler_config {
+    int64_t interval_ns;      /* 0: as fast as possible */
+    int64_t duration_ns;      /* 0: until stopped or the target exits */
+    uint32_t mode;            /* PS_MODE_* */
+    uint32_t all_threads;     /* 0: the main thread only */
+    uint32_t opcodes;         /* record each frame's instruction */
+    uint32_t native;          /* a PS_FRAME_NATIVE marker where C code sits between Python frames */
+    uint32_t gc;              /* a PS_FRAME_GC marker while the collector runs */
+    uint32_t blocking;        /* stop the target's threads around each sample */
+    uint64_t exclude_thread_id; /* a thread never sampled (the drainer, in-process); 0: none */
+} ps_sampler_config;
+
+/* One sample: a thread's stack at one moment. */
+typedef struct ps_sample {
+    int64_t time_ns;          /* CLOCK_MONOTONIC nanoseconds since the sampler started */
+    uint32_t thread;          /* ps_thread_entry index */
+    uint32_t stack;           /* ps_stack_node index of the leaf; 0 is the empty stack */
+    uint32_t status;          /* PS_THREAD_* bits */
+    uint32_t reserved;
+} ps_sample;
+
+/* Interned tables.  Ids are stable for the sampler's life and only grow;
+ * each batch carries the entries added since the previous one. */
+typedef struct ps_thread_entry {
+    uint64_t thread_id;
+    uint64_t native_id;
+    int64_t interpreter_id;
+} ps_thread_entry;
+
+typedef struct ps_frame_entry {
+    uint32_t code_id;         /* ps_code_rec index */
+    uint32_t kind;            /* PS_FRAME_* */
+    int32_t lineno, end_lineno, col, end_col;
+    int32_t opcode;           /* -1 unless opcodes were asked for */
+    int32_t base_opcode;
+} ps_frame_entry;
+
+typedef struct ps_stack_node {
+    uint32_t parent;          /* 0 for a root frame */
+    uint32_t frame;           /* ps_frame_entry index */
+} ps_stack_node;
+
+/* Everything new since the previous drain, owned by the caller. */
+typedef struct ps_batch {
+    int32_t state;            /* PS_SAMPLER_* */
+    int32_t error;            /* PS_E* code when state is FAILED */
+    char message[512];
+    uint64_t taken;           /* samples attempted so far (all batches) */
+    uint64_t failed;          /* attempts that could not read the target */
+    uint64_t late;            /* deadlines missed because sampling fell behind */
+    int64_t elapsed_ns;       /* since the sampler started */
+    uint32_t sample_count;    /* samples, as columns */
+    int64_t *sample_time_ns;
+    uint32_t *sample_thread;
+    uint32_t *sample_stack;
+    uint32_t *sample_status;
+    uint32_t thread_first, thread_count;
+    ps_thread_entry *threads;
+    uint32_t frame_first, frame_count;
+    ps_frame_entry *frames;
+    uint32_t node_first, node_count;  /* node 0 (the empty stack) is never sent */
+    ps_stack_node *nodes;
+    uint32_t code_first, code_count;
+    ps_code_rec *codes;
+    uint32_t string_first, string_count;
+    uint32_t *string_ends;    /* end offset of each new string in string_data */
+    char *string_data;
+} ps_batch;
+
+/* Start sampling on a thread of its own (the GIL is never taken).  The
+ * sampler borrows u, which must outlive it. */
+int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler **out);
+/* Ask the sampling thread to stop and wait for it. */
+void ps_sampler_stop(ps_sampler *s);
+void ps_sampler_free(ps_sampler *s);
+/* Move what was collected since the last drain into a new batch. */
+int ps_sampler_drain(ps_sampler *s, ps_batch **out);
+void ps_batch_free(ps_batch *b);
+/* Wait up to timeout_ns for the sampler to leave PS_SAMPLER_RUNNING;
+ * returns 1 when it has. */
+int ps_sampler_wait(ps_sampler *s, int64_t timeout_ns);
 
 #endif

@@ -84,7 +84,7 @@ static int ensure_scratch(ps_unwinder *u, size_t size)
 }
 
 /* A str object's text as UTF-8, interned. */
-static int read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
+int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
 {
     const ps_layout *L = &u->layout;
     if (!ps_plausible_pointer(addr)) {
@@ -222,9 +222,9 @@ static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
         return PS_OK;
     }
     ps_code_rec rec = {0, 0, firstlineno};
-    rc = read_string(u, filename, &rec.filename_id);
+    rc = ps_read_string(u, filename, &rec.filename_id);
     if (rc == PS_OK) {
-        rc = read_string(u, qualname, &rec.qualname_id);
+        rc = ps_read_string(u, qualname, &rec.qualname_id);
     }
     unsigned char *table = NULL;
     size_t table_len = 0;
@@ -392,12 +392,16 @@ static int walk_interpreter_frames(ps_unwinder *u, uint64_t frame, uint32_t opti
         if (rc != PS_OK) {
             return rc;
         }
-        uint64_t code = field_u64(u->scratch, L->frame_code);
+        /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
+        uint64_t code = field_u64(u->scratch, L->frame_code) & ~u->executable_tag_bits;
         uint64_t previous = field_u64(u->scratch, L->frame_previous);
         uint64_t instr = field_u64(u->scratch, L->frame_instr);
         unsigned char owner = u->scratch[L->frame_owner];
         frame = previous;
-        if (L->owner_cstack != PS_ABSENT && owner == L->owner_cstack) {
+        /* owner_cstack is the first owner value of a frame with no Python
+         * code of its own: 3.12-3.13 CSTACK (3, the last); 3.14 INTERPRETER
+         * (3) and CSTACK (4); 3.15 INTERPRETER (3) and THREAD_STATE (4). */
+        if (L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack) {
             continue; /* the C stack's shim frame: no Python code of its own */
         }
         uint64_t first = code + (uint64_t)L->code_adaptive;
@@ -554,7 +558,8 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
             frame = 0;
         }
     }
-    uint64_t exc_info = field_u64(u->scratch, L->tstate_exc_info);
+    uint64_t exc_info =
+        L->tstate_exc_info != PS_ABSENT ? field_u64(u->scratch, L->tstate_exc_info) : 0;
 
     uint32_t index = (uint32_t)(t - u->threads);
     if (holder == tstate) {
@@ -621,9 +626,29 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
     return PS_OK;
 }
 
+/* Gone, or a zombie: its memory is gone either way. */
 static int target_gone(ps_unwinder *u)
 {
-    return kill(u->target.pid, 0) != 0;
+    if (u->target.pid <= 0) {
+        return 0; /* a memory image (image.c): nothing can exit */
+    }
+    if (kill(u->target.pid, 0) != 0) {
+        return 1;
+    }
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", u->target.pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 1;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) {
+        return 1;
+    }
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
 }
 
 int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
@@ -691,6 +716,10 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->threads);
     free(u->frames);
     free(u->scratch);
+    if (u->reader.release) {
+        u->reader.release(u->reader.ctx);
+    }
+    free(u->names);
     free(u);
 }
 

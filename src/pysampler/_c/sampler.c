@@ -1,0 +1,528 @@
+/* The sampling loop: a thread of its own that snapshots the target at
+ * absolute deadlines, interns frames, stacks and threads, and keeps compact
+ * samples until Python drains them in batches. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core.h"
+
+#define NS_PER_S 1000000000LL
+
+/* A growable array of fixed-size items. */
+typedef struct vec {
+    void *items;
+    uint32_t count, capacity;
+    size_t item_size;
+} vec;
+
+static int vec_push(vec *v, const void *item)
+{
+    if (v->count == v->capacity) {
+        uint32_t capacity = v->capacity ? v->capacity * 2 : 256;
+        void *items = realloc(v->items, (size_t)capacity * v->item_size);
+        if (!items) {
+            return PS_ENOMEM;
+        }
+        v->items = items;
+        v->capacity = capacity;
+    }
+    memcpy((char *)v->items + (size_t)v->count * v->item_size, item, v->item_size);
+    v->count++;
+    return PS_OK;
+}
+
+static void *vec_at(const vec *v, uint32_t i)
+{
+    return (char *)v->items + (size_t)i * v->item_size;
+}
+
+/* Open-addressing index from a 64-bit key hash to ids in a vec; equality
+ * is decided by the caller's compare function. */
+typedef struct id_index {
+    uint32_t *slots;   /* id + 1, 0 empty */
+    uint32_t slot_count;
+} id_index;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+typedef int (*same_fn)(const void *a, const void *b);
+typedef uint64_t (*hash_fn)(const void *item);
+
+/* The id of item in v, adding it when new. */
+static int intern(vec *v, id_index *ix, const void *item, hash_fn hash, same_fn same, uint32_t *id)
+{
+    if ((uint64_t)(v->count + 1) * 2 >= ix->slot_count) {
+        uint32_t slot_count = ix->slot_count ? ix->slot_count * 2 : 1024;
+        uint32_t *slots = calloc(slot_count, sizeof *slots);
+        if (!slots) {
+            return PS_ENOMEM;
+        }
+        for (uint32_t k = 0; k < v->count; k++) {
+            uint32_t i = (uint32_t)hash(vec_at(v, k)) & (slot_count - 1);
+            while (slots[i]) {
+                i = (i + 1) & (slot_count - 1);
+            }
+            slots[i] = k + 1;
+        }
+        free(ix->slots);
+        ix->slots = slots;
+        ix->slot_count = slot_count;
+    }
+    uint32_t i = (uint32_t)hash(item) & (ix->slot_count - 1);
+    while (ix->slots[i]) {
+        if (same(vec_at(v, ix->slots[i] - 1), item)) {
+            *id = ix->slots[i] - 1;
+            return PS_OK;
+        }
+        i = (i + 1) & (ix->slot_count - 1);
+    }
+    int rc = vec_push(v, item);
+    if (rc != PS_OK) {
+        return rc;
+    }
+    ix->slots[i] = v->count;
+    *id = v->count - 1;
+    return PS_OK;
+}
+
+static uint64_t hash_frame(const void *p)
+{
+    const ps_frame_entry *f = p;
+    uint64_t h = mix(f->code_id, f->kind);
+    h = mix(h, (uint64_t)(uint32_t)f->lineno << 32 | (uint32_t)f->end_lineno);
+    h = mix(h, (uint64_t)(uint32_t)f->col << 32 | (uint32_t)f->end_col);
+    return mix(h, (uint64_t)(uint32_t)f->opcode << 32 | (uint32_t)f->base_opcode);
+}
+
+static int same_frame(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(ps_frame_entry)) == 0;
+}
+
+static uint64_t hash_node(const void *p)
+{
+    const ps_stack_node *n = p;
+    return mix(n->parent, n->frame);
+}
+
+static int same_node(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(ps_stack_node)) == 0;
+}
+
+static uint64_t hash_thread(const void *p)
+{
+    const ps_thread_entry *t = p;
+    return mix(mix(t->thread_id, t->native_id), (uint64_t)t->interpreter_id);
+}
+
+static int same_thread(const void *a, const void *b)
+{
+    return memcmp(a, b, sizeof(ps_thread_entry)) == 0;
+}
+
+struct ps_sampler {
+    ps_unwinder *u;
+    ps_sampler_config config;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    atomic_int stop_requested;
+
+    /* Guarded by lock. */
+    int32_t state, error;
+    char message[512];
+    uint64_t taken, failed, late;
+    int64_t start_ns, elapsed_ns;
+    vec samples, threads, frames, nodes;
+    id_index thread_index, frame_index, node_index;
+    uint32_t threads_sent, frames_sent, nodes_sent, codes_sent, strings_sent;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t deadline)
+{
+    struct timespec ts = {(time_t)(deadline / NS_PER_S), (long)(deadline % NS_PER_S)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+    }
+}
+
+static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
+{
+    if (t->thread_id == s->config.exclude_thread_id && t->thread_id != 0) {
+        return 0;
+    }
+    if (!s->config.all_threads && !(t->status & PS_THREAD_MAIN)) {
+        return 0;
+    }
+    switch (s->config.mode) {
+    case PS_MODE_CPU: return (t->status & PS_THREAD_ON_CPU) != 0;
+    case PS_MODE_GIL: return (t->status & PS_THREAD_HAS_GIL) != 0;
+    case PS_MODE_EXCEPTION: return (t->status & PS_THREAD_HAS_EXCEPTION) != 0;
+    default: return 1;
+    }
+}
+
+/* Intern one thread's stack (frames leaf first) and record a sample. */
+static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *frames, int64_t at)
+{
+    ps_thread_entry te = {t->thread_id, t->native_id, t->interpreter_id};
+    ps_sample sample = {at, 0, 0, t->status, 0};
+    int rc = intern(&s->threads, &s->thread_index, &te, hash_thread, same_thread, &sample.thread);
+    for (uint32_t k = t->frame_count; rc == PS_OK && k > 0; k--) {
+        const ps_frame_rec *f = &frames[t->frame_start + k - 1];
+        ps_frame_entry fe = {f->code_id, f->kind, f->lineno, f->end_lineno, f->col, f->end_col,
+                             f->opcode, f->base_opcode};
+        uint32_t frame_id;
+        rc = intern(&s->frames, &s->frame_index, &fe, hash_frame, same_frame, &frame_id);
+        if (rc == PS_OK) {
+            ps_stack_node node = {sample.stack, frame_id};
+            rc = intern(&s->nodes, &s->node_index, &node, hash_node, same_node, &sample.stack);
+        }
+    }
+    return rc == PS_OK ? vec_push(&s->samples, &sample) : rc;
+}
+
+/* Stop every thread of the target (SIGSTOP) and wait until the kernel
+ * reports the main thread stopped; 0 when it did. */
+static int freeze(int32_t pid)
+{
+    if (kill(pid, SIGSTOP) != 0) {
+        return -1;
+    }
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    for (int tries = 0; tries < 10000; tries++) {
+        FILE *f = fopen(path, "re");
+        if (!f) {
+            return -1;
+        }
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *paren = strrchr(buf, ')');
+        if (paren && (paren[2] == 'T' || paren[2] == 't')) {
+            return 0;
+        }
+        struct timespec pause = {0, 10000};
+        nanosleep(&pause, NULL);
+    }
+    return -1;
+}
+
+static int sample_once(ps_sampler *s, int64_t at)
+{
+    ps_unwinder *u = s->u;
+    int32_t pid = u->target.pid;
+    uint32_t options = s->config.opcodes ? PS_SNAP_OPCODES : 0;
+    if (s->config.mode == PS_MODE_CPU) {
+        options |= PS_SNAP_CPU_STATE;
+    }
+    int frozen = s->config.blocking && freeze(pid) == 0;
+    int rc = ps_unwinder_snapshot(u, options);
+    if (frozen) {
+        kill(pid, SIGCONT);
+    }
+    if (rc != PS_OK) {
+        return rc;
+    }
+    for (uint32_t i = 0; i < u->thread_count; i++) {
+        const ps_thread_rec *t = &u->threads[i];
+        if (t->error == PS_OK && keep_thread(s, t)) {
+            rc = record(s, t, u->frames, at);
+            if (rc != PS_OK) {
+                return rc;
+            }
+        }
+    }
+    return PS_OK;
+}
+
+static void finish(ps_sampler *s, int32_t state, int error)
+{
+    pthread_mutex_lock(&s->lock);
+    s->state = state;
+    s->error = error;
+    if (error != PS_OK) {
+        snprintf(s->message, sizeof s->message, "%s", s->u->error);
+    }
+    s->elapsed_ns = now_ns() - s->start_ns;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *run(void *arg)
+{
+    ps_sampler *s = arg;
+    int64_t interval = s->config.interval_ns > 0 ? s->config.interval_ns : 0;
+    int64_t next = s->start_ns;
+    while (!atomic_load(&s->stop_requested)) {
+        int64_t now = now_ns();
+        if (s->config.duration_ns > 0 && now - s->start_ns >= s->config.duration_ns) {
+            break;
+        }
+        pthread_mutex_lock(&s->lock);
+        int rc = sample_once(s, now - s->start_ns);
+        s->taken++;
+        s->elapsed_ns = now_ns() - s->start_ns;
+        if (rc != PS_OK) {
+            s->failed++;
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (rc == PS_EEXITED) {
+            finish(s, PS_SAMPLER_EXITED, PS_OK);
+            return NULL;
+        }
+        if (rc == PS_ENOMEM || rc == PS_EPERM) {
+            finish(s, PS_SAMPLER_FAILED, rc);
+            return NULL;
+        }
+        if (interval) {
+            next += interval;
+            now = now_ns();
+            if (next < now) {
+                /* Behind: count the deadlines missed and start afresh. */
+                uint64_t missed = (uint64_t)((now - next) / interval) + 1;
+                pthread_mutex_lock(&s->lock);
+                s->late += missed;
+                pthread_mutex_unlock(&s->lock);
+                next += (int64_t)missed * interval;
+            }
+            sleep_until(next);
+        }
+    }
+    finish(s, PS_SAMPLER_STOPPED, PS_OK);
+    return NULL;
+}
+
+static void init_vec(vec *v, size_t item_size)
+{
+    memset(v, 0, sizeof *v);
+    v->item_size = item_size;
+}
+
+int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler **out)
+{
+    *out = NULL;
+    if (config->mode > PS_MODE_EXCEPTION || config->interval_ns < 0 || config->duration_ns < 0) {
+        return PS_EINVAL;
+    }
+    ps_sampler *s = calloc(1, sizeof *s);
+    if (!s) {
+        return PS_ENOMEM;
+    }
+    s->u = u;
+    s->config = *config;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    init_vec(&s->samples, sizeof(ps_sample));
+    init_vec(&s->threads, sizeof(ps_thread_entry));
+    init_vec(&s->frames, sizeof(ps_frame_entry));
+    init_vec(&s->nodes, sizeof(ps_stack_node));
+    ps_stack_node empty = {0, UINT32_MAX};
+    if (vec_push(&s->nodes, &empty) != PS_OK) {
+        ps_sampler_free(s);
+        return PS_ENOMEM;
+    }
+    s->nodes_sent = 1;
+    s->start_ns = now_ns();
+    if (pthread_create(&s->thread, NULL, run, s) != 0) {
+        ps_sampler_free(s);
+        return PS_ENOMEM;
+    }
+    s->started = 1;
+    *out = s;
+    return PS_OK;
+}
+
+void ps_sampler_stop(ps_sampler *s)
+{
+    if (s && s->started) {
+        atomic_store(&s->stop_requested, 1);
+        pthread_join(s->thread, NULL);
+        s->started = 0;
+    }
+}
+
+int ps_sampler_wait(ps_sampler *s, int64_t timeout_ns)
+{
+    int64_t deadline = now_ns() + timeout_ns;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t real_deadline = (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec + timeout_ns;
+    ts.tv_sec = (time_t)(real_deadline / NS_PER_S);
+    ts.tv_nsec = (long)(real_deadline % NS_PER_S);
+    pthread_mutex_lock(&s->lock);
+    while (s->state == PS_SAMPLER_RUNNING && now_ns() < deadline) {
+        if (pthread_cond_timedwait(&s->changed, &s->lock, &ts) == ETIMEDOUT) {
+            break;
+        }
+    }
+    int done = s->state != PS_SAMPLER_RUNNING;
+    pthread_mutex_unlock(&s->lock);
+    return done;
+}
+
+void ps_sampler_free(ps_sampler *s)
+{
+    if (!s) {
+        return;
+    }
+    ps_sampler_stop(s);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->changed);
+    free(s->samples.items);
+    free(s->threads.items);
+    free(s->frames.items);
+    free(s->nodes.items);
+    free(s->thread_index.slots);
+    free(s->frame_index.slots);
+    free(s->node_index.slots);
+    free(s);
+}
+
+/* A malloc'd copy of items [first, v->count) of v. */
+static void *copy_tail(const vec *v, uint32_t first, uint32_t *count)
+{
+    *count = v->count - first;
+    size_t size = (size_t)*count * v->item_size;
+    void *copy = malloc(size ? size : 1);
+    if (copy && size) {
+        memcpy(copy, vec_at(v, first), size);
+    }
+    return copy;
+}
+
+static int copy_strings(const ps_strings *strings, uint32_t first, ps_batch *b)
+{
+    b->string_first = first;
+    b->string_count = strings->count - first;
+    size_t total = 0;
+    for (uint32_t i = first; i < strings->count; i++) {
+        total += strings->length[i];
+    }
+    b->string_ends = malloc(((size_t)b->string_count + 1) * sizeof *b->string_ends);
+    b->string_data = malloc(total + 1);
+    if (!b->string_ends || !b->string_data || total > UINT32_MAX) {
+        return PS_ENOMEM;
+    }
+    size_t at = 0;
+    for (uint32_t i = first; i < strings->count; i++) {
+        memcpy(b->string_data + at, strings->text[i], strings->length[i]);
+        at += strings->length[i];
+        b->string_ends[i - first] = (uint32_t)at;
+    }
+    return PS_OK;
+}
+
+static int columns(const vec *samples, ps_batch *b)
+{
+    uint32_t n = samples->count;
+    b->sample_count = n;
+    b->sample_time_ns = malloc(((size_t)n + 1) * sizeof *b->sample_time_ns);
+    b->sample_thread = malloc(((size_t)n + 1) * sizeof *b->sample_thread);
+    b->sample_stack = malloc(((size_t)n + 1) * sizeof *b->sample_stack);
+    b->sample_status = malloc(((size_t)n + 1) * sizeof *b->sample_status);
+    if (!b->sample_time_ns || !b->sample_thread || !b->sample_stack || !b->sample_status) {
+        return PS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const ps_sample *sample = vec_at(samples, i);
+        b->sample_time_ns[i] = sample->time_ns;
+        b->sample_thread[i] = sample->thread;
+        b->sample_stack[i] = sample->stack;
+        b->sample_status[i] = sample->status;
+    }
+    return PS_OK;
+}
+
+int ps_sampler_drain(ps_sampler *s, ps_batch **out)
+{
+    *out = NULL;
+    ps_batch *b = calloc(1, sizeof *b);
+    if (!b) {
+        return PS_ENOMEM;
+    }
+    pthread_mutex_lock(&s->lock);
+    ps_unwinder *u = s->u;
+    b->state = s->state;
+    b->error = s->error;
+    snprintf(b->message, sizeof b->message, "%s", s->message);
+    b->taken = s->taken;
+    b->failed = s->failed;
+    b->late = s->late;
+    b->elapsed_ns = s->elapsed_ns;
+
+    /* Samples go out as columns and are forgotten here; the tables are
+     * copied from where the last batch ended. */
+    int rc = columns(&s->samples, b);
+    s->samples.count = 0;
+    b->thread_first = s->threads_sent;
+    b->threads = copy_tail(&s->threads, s->threads_sent, &b->thread_count);
+    b->frame_first = s->frames_sent;
+    b->frames = copy_tail(&s->frames, s->frames_sent, &b->frame_count);
+    b->node_first = s->nodes_sent;
+    b->nodes = copy_tail(&s->nodes, s->nodes_sent, &b->node_count);
+    b->code_first = s->codes_sent;
+    b->code_count = u->codes.record_count - s->codes_sent;
+    b->codes = malloc(((size_t)b->code_count + 1) * sizeof *b->codes);
+    if (b->codes) {
+        memcpy(b->codes, u->codes.records + s->codes_sent, (size_t)b->code_count * sizeof *b->codes);
+    }
+    if (rc == PS_OK) {
+        rc = copy_strings(&u->strings, s->strings_sent, b);
+    }
+    if (rc == PS_OK && (!b->threads || !b->frames || !b->nodes || !b->codes)) {
+        rc = PS_ENOMEM;
+    }
+    if (rc == PS_OK) {
+        s->threads_sent = s->threads.count;
+        s->frames_sent = s->frames.count;
+        s->nodes_sent = s->nodes.count;
+        s->codes_sent = u->codes.record_count;
+        s->strings_sent = u->strings.count;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (rc != PS_OK) {
+        ps_batch_free(b);
+        return rc;
+    }
+    *out = b;
+    return PS_OK;
+}
+
+void ps_batch_free(ps_batch *b)
+{
+    if (!b) {
+        return;
+    }
+    free(b->sample_time_ns);
+    free(b->sample_thread);
+    free(b->sample_stack);
+    free(b->sample_status);
+    free(b->threads);
+    free(b->frames);
+    free(b->nodes);
+    free(b->codes);
+    free(b->string_ends);
+    free(b->string_data);
+    free(b);
+}
