@@ -3,9 +3,13 @@
 from importlib import metadata as _metadata
 
 from pysampler.errors import (
+    CollectorError,
     NotPythonProcessError,
+    OutputError,
     PermissionDeniedError,
+    PluginError,
     ProcessNotFoundError,
+    ProfileFormatError,
     PySamplerError,
     TargetExitedError,
     UnsupportedPythonVersionError,
@@ -21,6 +25,7 @@ from pysampler.model import (
     Thread,
     ThreadStatus,
 )
+from pysampler.profile import Profile, ProfileMetadata
 from pysampler.unwinder import Unwinder
 
 try:
@@ -29,12 +34,18 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source t
     __version__ = "0+unknown"
 
 __all__ = [
+    "CollectorError",
     "Frame",
     "FrameKind",
     "Interpreter",
     "NotPythonProcessError",
+    "OutputError",
     "PermissionDeniedError",
+    "PluginError",
     "ProcessNotFoundError",
+    "Profile",
+    "ProfileFormatError",
+    "ProfileMetadata",
     "PySamplerError",
     "PythonVersion",
     "Snapshot",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import cattrs
 
 from pysampler.model import FrameKind, Snapshot, TargetInfo, ThreadStatus
 
-__all__ = ["snapshot_to_json"]
+__all__ = ["from_plain", "snapshot_to_json", "to_plain"]
+
+T = TypeVar("T")
 
 
 def _make_converter() -> cattrs.Converter:
@@ -29,3 +31,17 @@ def snapshot_to_json(snapshot: Snapshot, target: TargetInfo) -> dict[str, Any]:
     data["python_version"] = str(snapshot.python_version)
     data["binary"] = target.binary
     return data
+
+
+def to_plain(value: object) -> Any:
+    """An attrs value as JSON-ready dicts, lists and scalars."""
+    return _CONVERTER.unstructure(value)
+
+
+def from_plain(data: object, cls: type[T]) -> T:
+    """An attrs value of ``cls`` from what :func:`to_plain` made.
+
+    Raises:
+        cattrs.BaseValidationError: ``data`` does not fit ``cls``.
+    """
+    return _CONVERTER.structure(data, cls)

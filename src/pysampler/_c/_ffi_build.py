@@ -24,6 +24,7 @@ SOURCES = (
     "linetable.c",
     "intern.c",
     "unwind.c",
+    "frames.c",
     "sampler.c",
     "threadnames.c",
     "opcodes.c",

@@ -35,6 +35,17 @@ int ps_reader_for_image(ps_reader *r, const ps_image_segment *segments, uint32_t
 int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len);
 int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out);
 
+/* One range of a vectored read. */
+typedef struct ps_segment {
+    uint64_t addr;
+    void *buf;
+    size_t len;
+} ps_segment;
+
+/* Read several ranges, in one system call where the reader can: returns
+ * how many ranges, counted from the first, were read whole. */
+int ps_read_many(const ps_reader *r, const ps_segment *segs, int n);
+
 /* True for an address a user-space object could live at, 8-byte aligned. */
 int ps_plausible_pointer(uint64_t addr);
 
@@ -76,6 +87,7 @@ typedef struct ps_code_entry {
     uint32_t code_units;      /* 3.11+: length of co_code_adaptive in code units */
     unsigned char *linetable;
     size_t linetable_len;
+    uint64_t checked;         /* the snapshot serial it was last found valid in */
 } ps_code_entry;
 
 typedef struct ps_code_cache {
@@ -86,6 +98,8 @@ typedef struct ps_code_cache {
 } ps_code_cache;
 
 ps_code_entry *ps_code_cache_slot(ps_code_cache *c, uint64_t address);
+/* The entry for address, or NULL; never adds one. */
+ps_code_entry *ps_code_cache_find(const ps_code_cache *c, uint64_t address);
 int ps_code_cache_add_record(ps_code_cache *c, const ps_code_rec *rec, uint32_t *id);
 void ps_code_cache_free(ps_code_cache *c);
 
@@ -113,11 +127,43 @@ int ps_instruction_at(int major, int minor, const unsigned char *code, size_t le
 
 /* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
 
+static inline uint64_t field_u64(const unsigned char *buf, int32_t off)
+{
+    uint64_t v;
+    __builtin_memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
+static inline int32_t field_i32(const unsigned char *buf, int32_t off)
+{
+    int32_t v;
+    __builtin_memcpy(&v, buf + off, sizeof v);
+    return v;
+}
+
 /* threading.Thread.name of a thread, as read by ps_unwinder_thread_names. */
 typedef struct ps_thread_name {
     uint64_t thread_id;
     uint32_t string_id;
 } ps_thread_name;
+
+/* One frame of a chain being walked. */
+typedef struct ps_chain_link {
+    uint64_t frame;
+    uint64_t code;
+    int32_t offset;          /* bytes into the bytecode, -1 unknown */
+    int32_t shim;            /* a frame with no Python code of its own */
+    ps_code_entry *entry;
+} ps_chain_link;
+
+/* The frame addresses a thread had at its last sample. */
+#define PS_CHAIN_CACHE 64
+typedef struct ps_thread_frames {
+    uint64_t tstate;
+    uint64_t used;           /* snapshot serial */
+    uint64_t *addrs;
+    uint32_t count, capacity;
+} ps_thread_frames;
 
 struct ps_unwinder {
     ps_reader reader;
@@ -144,6 +190,15 @@ struct ps_unwinder {
 
     char error[PS_ERRLEN];
 
+    /* Frame walking (frames.c). */
+    uint64_t serial;             /* snapshots taken */
+    ps_thread_frames chains[PS_CHAIN_CACHE];
+    ps_chain_link *links;
+    uint32_t link_count, link_capacity;
+    unsigned char *batch;        /* vectored reads land here */
+    size_t batch_size;
+    int32_t code_window_at, code_window_size;
+
     /* Python thread names (threadnames.c), sorted by thread_id. */
     ps_thread_name *names;
     uint32_t name_count, name_capacity;
@@ -165,6 +220,15 @@ int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 /* Record a formatted message and return code. */
 int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+int ps_read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out);
+int ps_ensure_scratch(ps_unwinder *u, size_t size);
+int ps_ensure_batch(ps_unwinder *u, size_t size);
+int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
+/* The cached entry of the code object at addr, read (again) in full. */
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out);
+/* Walk a thread's frames from its current one, appending frame records. */
+int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options);
 
 /* Apply the _Py_DebugOffsets found at the start of _PyRuntime (3.13+). */
 int ps_apply_debug_offsets(ps_unwinder *u);

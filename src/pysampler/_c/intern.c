@@ -163,3 +163,18 @@ void ps_code_cache_free(ps_code_cache *c)
     free(c->records);
     memset(c, 0, sizeof *c);
 }
+
+ps_code_entry *ps_code_cache_find(const ps_code_cache *c, uint64_t address)
+{
+    if (!c->slot_count || !address) {
+        return NULL;
+    }
+    uint32_t i = (uint32_t)hash_u64(address) & (c->slot_count - 1);
+    while (c->entries[i].address) {
+        if (c->entries[i].address == address) {
+            return c->entries[i].code_id != UINT32_MAX ? &c->entries[i] : NULL;
+        }
+        i = (i + 1) & (c->slot_count - 1);
+    }
+    return NULL;
+}

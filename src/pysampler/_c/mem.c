@@ -59,3 +59,55 @@ int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out)
 {
     return ps_read(r, addr, out, sizeof *out);
 }
+
+/* Largest number of ranges one process_vm_readv takes (IOV_MAX). */
+#define PS_IOV_MAX 1024
+
+int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
+{
+    if (r->read != read_pid) {
+        int done = 0;
+        while (done < n && ps_read(r, segs[done].addr, segs[done].buf, segs[done].len) == PS_OK) {
+            done++;
+        }
+        return done;
+    }
+    struct iovec local[PS_IOV_MAX], remote[PS_IOV_MAX];
+    int done = 0;
+    while (done < n) {
+        int count = n - done < PS_IOV_MAX ? n - done : PS_IOV_MAX;
+        size_t wanted = 0;
+        for (int i = 0; i < count; i++) {
+            const ps_segment *s = &segs[done + i];
+            if (s->addr < 4096 || s->addr >= 0x800000000000ULL) {
+                count = i; /* read up to the first impossible range */
+                break;
+            }
+            local[i].iov_base = s->buf;
+            local[i].iov_len = s->len;
+            remote[i].iov_base = (void *)(uintptr_t)s->addr;
+            remote[i].iov_len = s->len;
+            wanted += s->len;
+        }
+        if (count == 0) {
+            return done;
+        }
+        ssize_t got = process_vm_readv(r->pid, local, (unsigned long)count, remote,
+                                       (unsigned long)count, 0);
+        if (got < 0) {
+            return done;
+        }
+        /* The kernel stops at the first range it cannot read in full. */
+        size_t left = (size_t)got;
+        int whole = 0;
+        while (whole < count && left >= segs[done + whole].len) {
+            left -= segs[done + whole].len;
+            whole++;
+        }
+        done += whole;
+        if ((size_t)got < wanted) {
+            return done;
+        }
+    }
+    return done;
+}

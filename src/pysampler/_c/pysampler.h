@@ -36,7 +36,9 @@ enum {
 /* Snapshot options. */
 enum {
     PS_SNAP_OPCODES = 1,   /* read the opcode at each frame's instruction */
-    PS_SNAP_CPU_STATE = 2  /* read each thread's scheduler state from /proc */
+    PS_SNAP_CPU_STATE = 2, /* read each thread's scheduler state from /proc */
+    PS_SNAP_MAIN_ONLY = 4, /* only the main thread of each interpreter */
+    PS_SNAP_GIL_ONLY = 8   /* only the thread holding the GIL */
 };
 
 /* Frame kinds. */

@@ -236,6 +236,12 @@ static int sample_once(ps_sampler *s, int64_t at)
     if (s->config.mode == PS_MODE_CPU) {
         options |= PS_SNAP_CPU_STATE;
     }
+    if (!s->config.all_threads) {
+        options |= PS_SNAP_MAIN_ONLY;
+    }
+    if (s->config.mode == PS_MODE_GIL) {
+        options |= PS_SNAP_GIL_ONLY;
+    }
     int frozen = s->config.blocking && freeze(pid) == 0;
     int rc = ps_unwinder_snapshot(u, options);
     if (frozen) {

@@ -46,21 +46,7 @@ const char *ps_error_name(int code)
 
 /* ---- small readers ------------------------------------------------------ */
 
-static uint64_t field_u64(const unsigned char *buf, int32_t off)
-{
-    uint64_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
-
-static int32_t field_i32(const unsigned char *buf, int32_t off)
-{
-    int32_t v;
-    memcpy(&v, buf + off, sizeof v);
-    return v;
-}
-
-static int read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out)
+int ps_read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out)
 {
     *out = 0;
     if (off == PS_ABSENT) {
@@ -69,7 +55,40 @@ static int read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out)
     return ps_read_ptr(&u->reader, base + (uint64_t)off, out);
 }
 
-static int ensure_scratch(ps_unwinder *u, size_t size)
+/* Several 8-byte fields of one struct in one read; absent ones read as 0. */
+static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, uint64_t **values,
+                       int n)
+{
+    ps_segment segs[8];
+    int used = 0;
+    for (int i = 0; i < n && i < 8; i++) {
+        *values[i] = 0;
+        if (offsets[i] != PS_ABSENT) {
+            segs[used++] = (ps_segment){base + (uint64_t)offsets[i], values[i], 8};
+        }
+    }
+    if (ps_read_many(&u->reader, segs, used) == used) {
+        return PS_OK;
+    }
+    return ps_plausible_pointer(base) ? PS_EMEMORY : PS_ECORRUPT;
+}
+
+int ps_ensure_batch(ps_unwinder *u, size_t size)
+{
+    if (size <= u->batch_size) {
+        return PS_OK;
+    }
+    size_t want = size < 65536 ? 65536 : size;
+    unsigned char *p = realloc(u->batch, want);
+    if (!p) {
+        return PS_ENOMEM;
+    }
+    u->batch = p;
+    u->batch_size = want;
+    return PS_OK;
+}
+
+int ps_ensure_scratch(ps_unwinder *u, size_t size)
 {
     if (size <= u->scratch_size) {
         return PS_OK;
@@ -109,7 +128,7 @@ int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
     }
     size_t data_at = (size_t)(ascii ? L->unicode_ascii_size : L->unicode_compact_size);
     size_t raw_len = (size_t)length * kind;
-    rc = ensure_scratch(u, raw_len + (size_t)length * 4 + 1);
+    rc = ps_ensure_scratch(u, raw_len + (size_t)length * 4 + 1);
     if (rc != PS_OK) {
         return rc;
     }
@@ -184,13 +203,13 @@ static int read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t
 
 /* The cached entry for the code object at addr, read again when its
  * identifying fields changed (the address was reused for another code). */
-static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
 {
     const ps_layout *L = &u->layout;
     if (!ps_plausible_pointer(addr)) {
         return PS_ECORRUPT;
     }
-    int rc = ensure_scratch(u, (size_t)L->code_size);
+    int rc = ps_ensure_scratch(u, (size_t)L->code_size);
     if (rc != PS_OK) {
         return rc;
     }
@@ -255,7 +274,7 @@ static int code_entry(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
 
 /* ---- records -------------------------------------------------------------- */
 
-static int push_frame(ps_unwinder *u, const ps_frame_rec *f)
+int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f)
 {
     if (u->frame_count == u->frame_capacity) {
         uint32_t capacity = u->frame_capacity ? u->frame_capacity * 2 : 1024;
@@ -286,137 +305,6 @@ static ps_thread_rec *push_thread(ps_unwinder *u)
     return t;
 }
 
-/* ---- frames ----------------------------------------------------------------- */
-
-/* The instruction a frame is at: its start, opcode and base opcode, read
- * from the live bytecode (specialization rewrites it as the code runs). */
-static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry *e, ps_frame_rec *f)
-{
-    const ps_layout *L = &u->layout;
-    uint64_t at;
-    size_t len;
-    if (L->code_adaptive != PS_ABSENT) {
-        at = code + (uint64_t)L->code_adaptive;
-        len = (size_t)e->code_units * 2;
-    } else {
-        uint64_t size;
-        if (!ps_plausible_pointer(e->code_bytes) ||
-            ps_read_ptr(&u->reader, e->code_bytes + (uint64_t)L->varobject_size, &size) != PS_OK ||
-            size > PS_MAX_LINETABLE) {
-            return;
-        }
-        at = e->code_bytes + (uint64_t)L->bytes_sval;
-        len = (size_t)size;
-    }
-    if ((size_t)f->instr_offset >= len || ensure_scratch(u, len) != PS_OK ||
-        ps_read(&u->reader, at, u->scratch, len) != PS_OK) {
-        return;
-    }
-    int32_t start, opcode, base;
-    if (ps_instruction_at(L->major, L->minor, u->scratch, len, f->instr_offset, &start, &opcode,
-                          &base) == PS_OK) {
-        f->instr_offset = start;
-        f->opcode = opcode;
-        f->base_opcode = base;
-    }
-}
-
-static int frame_record(ps_unwinder *u, uint64_t code, int32_t instr_offset, uint32_t options)
-{
-    const ps_layout *L = &u->layout;
-    ps_code_entry *e;
-    int rc = code_entry(u, code, &e);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, instr_offset, -1, -1};
-    ps_location loc;
-    ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len, e->firstlineno,
-                        instr_offset, &loc);
-    f.lineno = loc.lineno;
-    f.end_lineno = loc.end_lineno;
-    f.col = loc.col;
-    f.end_col = loc.end_col;
-    if ((options & PS_SNAP_OPCODES) && instr_offset >= 0) {
-        read_instruction(u, code, e, &f);
-    }
-    return push_frame(u, &f);
-}
-
-/* 3.8-3.10: the PyFrameObject chain from tstate->frame. */
-static int walk_frame_objects(ps_unwinder *u, uint64_t frame, uint32_t options)
-{
-    const ps_layout *L = &u->layout;
-    for (int depth = 0; frame; depth++) {
-        if (depth >= PS_MAX_DEPTH) {
-            return PS_ECORRUPT;
-        }
-        if (!ps_plausible_pointer(frame)) {
-            return PS_ECORRUPT;
-        }
-        int rc = ensure_scratch(u, (size_t)L->frame_size);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        uint64_t code = field_u64(u->scratch, L->frame_code);
-        uint64_t back = field_u64(u->scratch, L->frame_previous);
-        int32_t lasti = field_i32(u->scratch, L->frame_lasti);
-        /* 3.10 counts f_lasti in 2-byte code units, 3.8-3.9 in bytes. */
-        int32_t offset = lasti < 0 ? -1 : (L->minor >= 10 ? lasti * 2 : lasti);
-        rc = frame_record(u, code, offset, options);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        frame = back;
-    }
-    return PS_OK;
-}
-
-/* 3.11+: the _PyInterpreterFrame chain. */
-static int walk_interpreter_frames(ps_unwinder *u, uint64_t frame, uint32_t options)
-{
-    const ps_layout *L = &u->layout;
-    for (int depth = 0; frame; depth++) {
-        if (depth >= PS_MAX_DEPTH || !ps_plausible_pointer(frame)) {
-            return PS_ECORRUPT;
-        }
-        int rc = ensure_scratch(u, (size_t)L->frame_size);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
-        uint64_t code = field_u64(u->scratch, L->frame_code) & ~u->executable_tag_bits;
-        uint64_t previous = field_u64(u->scratch, L->frame_previous);
-        uint64_t instr = field_u64(u->scratch, L->frame_instr);
-        unsigned char owner = u->scratch[L->frame_owner];
-        frame = previous;
-        /* owner_cstack is the first owner value of a frame with no Python
-         * code of its own: 3.12-3.13 CSTACK (3, the last); 3.14 INTERPRETER
-         * (3) and CSTACK (4); 3.15 INTERPRETER (3) and THREAD_STATE (4). */
-        if (L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack) {
-            continue; /* the C stack's shim frame: no Python code of its own */
-        }
-        uint64_t first = code + (uint64_t)L->code_adaptive;
-        int32_t offset = -1;
-        if (instr >= first && instr - first < (1u << 30)) {
-            offset = (int32_t)(instr - first);
-        }
-        rc = frame_record(u, code, offset, options);
-        if (rc != PS_OK) {
-            return rc;
-        }
-    }
-    return PS_OK;
-}
-
 /* ---- threads ---------------------------------------------------------------- */
 
 static int on_cpu(int32_t pid, uint64_t tid)
@@ -442,51 +330,56 @@ static int on_cpu(int32_t pid, uint64_t tid)
 
 /* Whether the thread is inside an except block: the topmost exception
  * state with an exception set, as sys.exc_info() finds it. */
-static int handling_exception(ps_unwinder *u, uint64_t exc_info)
+/* Whether the thread is inside an except block: the topmost exception
+ * state with an exception set, as sys.exc_info() finds it.  The first item
+ * (value, previous) was read with the thread state. */
+static int handling_exception(ps_unwinder *u, uint64_t value, uint64_t previous)
 {
     const ps_layout *L = &u->layout;
-    for (int i = 0; exc_info && i < PS_MAX_EXC_CHAIN; i++) {
-        if (!ps_plausible_pointer(exc_info)) {
-            return 0;
-        }
-        uint64_t value;
-        if (read_field(u, exc_info, L->err_stackitem_value, &value) != PS_OK) {
-            return 0;
-        }
+    for (int i = 0; i < PS_MAX_EXC_CHAIN; i++) {
         if (value && value != u->none_address) {
             return 1;
         }
-        uint64_t previous;
-        if (read_field(u, exc_info, L->err_stackitem_previous, &previous) != PS_OK) {
+        if (!previous || !ps_plausible_pointer(previous)) {
             return 0;
         }
-        exc_info = previous;
+        ps_segment segs[2] = {
+            {previous + (uint64_t)L->err_stackitem_value, &value, 8},
+            {previous + (uint64_t)L->err_stackitem_previous, &previous, 8},
+        };
+        if (ps_read_many(&u->reader, segs, 2) != 2) {
+            return 0;
+        }
     }
     return 0;
 }
 
-static int gil_holder(ps_unwinder *u, uint64_t interp, uint64_t *holder)
+/* The thread state holding the GIL (0 when free); interp_gil is the
+ * interpreter's GIL pointer (3.12+) or 0. */
+static int gil_holder(ps_unwinder *u, uint64_t interp_gil, uint64_t *holder)
 {
     const ps_layout *L = &u->layout;
-    uint64_t gil = 0;
+    uint64_t gil = interp_gil;
     *holder = 0;
-    if (L->interp_gil != PS_ABSENT) {
-        int rc = read_field(u, interp, L->interp_gil, &gil);
-        if (rc != PS_OK) {
-            return rc;
-        }
-    } else if (L->runtime_gil_locked != PS_ABSENT) {
+    if (L->interp_gil == PS_ABSENT && L->runtime_gil_locked != PS_ABSENT) {
         gil = u->runtime + (uint64_t)L->runtime_gil_locked - (uint64_t)L->gil_locked;
     }
     if (!gil) {
         return PS_OK;
     }
-    int32_t locked;
-    int rc = ps_read(&u->reader, gil + (uint64_t)L->gil_locked, &locked, sizeof locked);
-    if (rc == PS_OK && locked > 0) {
-        rc = read_field(u, gil, L->gil_last_holder, holder);
+    int32_t locked = 0;
+    ps_segment segs[2] = {
+        {gil + (uint64_t)L->gil_locked, &locked, sizeof locked},
+        {gil + (uint64_t)L->gil_last_holder, holder, sizeof *holder},
+    };
+    if (ps_read_many(&u->reader, segs, 2) != 2) {
+        *holder = 0;
+        return PS_EMEMORY;
     }
-    return rc;
+    if (locked <= 0) {
+        *holder = 0;
+    }
+    return PS_OK;
 }
 
 /* Versions before 3.11 do not record a thread's TID, but thread_id is its
@@ -525,10 +418,11 @@ static uint64_t native_id_of(ps_unwinder *u, uint64_t pthread, uint64_t main_pth
 }
 
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
-                       uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options)
+                       uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options,
+                       uint64_t *next)
 {
     const ps_layout *L = &u->layout;
-    int rc = ensure_scratch(u, (size_t)L->tstate_size);
+    int rc = ps_ensure_scratch(u, (size_t)L->tstate_size);
     if (rc != PS_OK) {
         return rc;
     }
@@ -538,6 +432,13 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     }
     if (field_u64(u->scratch, L->tstate_interp) != interp) {
         return PS_ECORRUPT;
+    }
+    *next = field_u64(u->scratch, L->tstate_next);
+    uint64_t thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    int is_main = main_tstate ? tstate == main_tstate : thread_id == main_ident;
+    if (((options & PS_SNAP_MAIN_ONLY) && !is_main) ||
+        ((options & PS_SNAP_GIL_ONLY) && holder != tstate)) {
+        return PS_OK;
     }
     ps_thread_rec *t = push_thread(u);
     if (!t) {
@@ -549,23 +450,31 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     t->native_id = L->tstate_native_thread_id != PS_ABSENT
                        ? field_u64(u->scratch, L->tstate_native_thread_id)
                        : native_id_of(u, t->thread_id, main_ident);
-    uint64_t frame = 0;
-    if (L->tstate_frame != PS_ABSENT) {
-        frame = field_u64(u->scratch, L->tstate_frame);
-    } else {
-        uint64_t cframe = field_u64(u->scratch, L->tstate_cframe);
-        if (cframe && read_field(u, cframe, L->cframe_current_frame, &frame) != PS_OK) {
-            frame = 0;
-        }
-    }
+    /* What the thread state points at, in one read: the current frame
+     * (3.11-3.12 keep it in a _PyCFrame) and the topmost exception state. */
+    uint64_t frame = L->tstate_frame != PS_ABSENT ? field_u64(u->scratch, L->tstate_frame) : 0;
+    uint64_t cframe = L->tstate_cframe != PS_ABSENT ? field_u64(u->scratch, L->tstate_cframe) : 0;
     uint64_t exc_info =
         L->tstate_exc_info != PS_ABSENT ? field_u64(u->scratch, L->tstate_exc_info) : 0;
+    uint64_t exc_value = 0, exc_previous = 0;
+    ps_segment segs[3];
+    int n = 0;
+    if (cframe && ps_plausible_pointer(cframe)) {
+        segs[n++] = (ps_segment){cframe + (uint64_t)L->cframe_current_frame, &frame, 8};
+    }
+    if (exc_info && ps_plausible_pointer(exc_info)) {
+        segs[n++] = (ps_segment){exc_info + (uint64_t)L->err_stackitem_value, &exc_value, 8};
+        segs[n++] = (ps_segment){exc_info + (uint64_t)L->err_stackitem_previous, &exc_previous, 8};
+    }
+    if (n && ps_read_many(&u->reader, segs, n) != n) {
+        exc_value = exc_previous = 0;
+    }
 
     uint32_t index = (uint32_t)(t - u->threads);
     if (holder == tstate) {
         t->status |= PS_THREAD_HAS_GIL;
     }
-    if ((main_tstate && tstate == main_tstate) || (!main_tstate && t->thread_id == main_ident)) {
+    if (is_main) {
         t->status |= PS_THREAD_MAIN;
     }
     if (options & PS_SNAP_CPU_STATE) {
@@ -576,12 +485,11 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
             t->status |= PS_THREAD_UNKNOWN;
         }
     }
-    if (handling_exception(u, exc_info)) {
+    if (handling_exception(u, exc_value, exc_previous)) {
         u->threads[index].status |= PS_THREAD_HAS_EXCEPTION;
     }
     uint32_t first = u->frame_count;
-    rc = L->frame_lasti != PS_ABSENT ? walk_frame_objects(u, frame, options)
-                                     : walk_interpreter_frames(u, frame, options);
+    rc = ps_walk_frames(u, tstate, frame, options);
     t = &u->threads[index];
     t->frame_start = first;
     t->frame_count = u->frame_count - first;
@@ -595,31 +503,35 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
 static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident, uint32_t options)
 {
     const ps_layout *L = &u->layout;
-    uint64_t id = 0, head = 0, main_tstate = 0, holder = 0;
-    int rc = read_field(u, interp, L->interp_id, &id);
+    uint64_t id = 0, head = 0, main_tstate = 0, gil = 0, holder = 0;
+    int32_t offsets[4] = {L->interp_id, L->interp_threads_head, L->interp_threads_main,
+                          L->interp_gil};
+    uint64_t *values[4] = {&id, &head, &main_tstate, &gil};
+    int rc = read_fields(u, interp, offsets, values, 4);
     if (rc == PS_OK) {
-        rc = read_field(u, interp, L->interp_threads_head, &head);
-    }
-    if (rc == PS_OK) {
-        rc = read_field(u, interp, L->interp_threads_main, &main_tstate);
-    }
-    if (rc == PS_OK) {
-        rc = gil_holder(u, interp, &holder);
+        rc = gil_holder(u, gil, &holder);
     }
     if (rc != PS_OK) {
         return rc;
     }
-    uint64_t tstate = head;
+    /* When only one thread is wanted and its state is known, go straight to it. */
+    uint64_t only = 0;
+    if ((options & PS_SNAP_GIL_ONLY) && !((options & PS_SNAP_MAIN_ONLY) && !main_tstate)) {
+        if (!holder || ((options & PS_SNAP_MAIN_ONLY) && holder != main_tstate)) {
+            return PS_OK;
+        }
+        only = holder;
+    } else if ((options & PS_SNAP_MAIN_ONLY) && main_tstate) {
+        only = main_tstate;
+    }
+    uint64_t tstate = only ? only : head;
     for (int n = 0; tstate; n++) {
         if (n >= PS_MAX_THREADS || !ps_plausible_pointer(tstate)) {
             return PS_ECORRUPT;
         }
-        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident, options);
-        if (rc != PS_OK) {
-            return rc;
-        }
-        rc = read_field(u, tstate, L->tstate_next, &tstate);
-        if (rc != PS_OK) {
+        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident, options,
+                         &tstate);
+        if (rc != PS_OK || only) {
             return rc;
         }
     }
@@ -656,12 +568,12 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     const ps_layout *L = &u->layout;
     u->thread_count = 0;
     u->frame_count = 0;
+    u->serial++;
     u->error[0] = '\0';
     uint64_t interp = 0, main_ident = 0;
-    int rc = read_field(u, u->runtime, L->runtime_interpreters_head, &interp);
-    if (rc == PS_OK) {
-        rc = read_field(u, u->runtime, L->runtime_main_thread, &main_ident);
-    }
+    int32_t offsets[2] = {L->runtime_interpreters_head, L->runtime_main_thread};
+    uint64_t *values[2] = {&interp, &main_ident};
+    int rc = read_fields(u, u->runtime, offsets, values, 2);
     for (int n = 0; rc == PS_OK && interp; n++) {
         if (n >= PS_MAX_INTERPRETERS || !ps_plausible_pointer(interp)) {
             rc = PS_ECORRUPT;
@@ -669,7 +581,7 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
         }
         rc = walk_interpreter(u, interp, main_ident, options);
         if (rc == PS_OK) {
-            rc = read_field(u, interp, L->interp_next, &interp);
+            rc = ps_read_field(u, interp, L->interp_next, &interp);
         }
     }
     if (rc == PS_OK) {
@@ -716,6 +628,11 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->threads);
     free(u->frames);
     free(u->scratch);
+    free(u->batch);
+    free(u->links);
+    for (int i = 0; i < PS_CHAIN_CACHE; i++) {
+        free(u->chains[i].addrs);
+    }
     if (u->reader.release) {
         u->reader.release(u->reader.ctx);
     }

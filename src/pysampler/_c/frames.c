@@ -1,0 +1,342 @@
+/* Walking one thread's frame chain into frame records, in few reads.
+ *
+ * A chain is a linked list in the target, so each frame's address is only
+ * known from the one before.  Consecutive samples of a thread mostly see
+ * the same chain, so the addresses walked last time predict this one: from
+ * the first frame found among them, the rest are read in one vectored read
+ * and then checked link by link (a wrong guess costs a fallback read, never
+ * a wrong stack).  Code objects met again are checked in one more vectored
+ * read against what was cached for their address. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+#define PS_BATCH_FRAMES 512
+
+/* The cached chain of the thread whose PyThreadState is at tstate. */
+static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
+{
+    ps_thread_frames *oldest = &u->chains[0];
+    for (int i = 0; i < PS_CHAIN_CACHE; i++) {
+        ps_thread_frames *c = &u->chains[i];
+        if (c->tstate == tstate) {
+            c->used = u->serial;
+            return c;
+        }
+        if (c->used < oldest->used) {
+            oldest = c;
+        }
+    }
+    oldest->tstate = tstate;
+    oldest->count = 0;
+    oldest->used = u->serial;
+    return oldest;
+}
+
+static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint32_t n)
+{
+    if (n > c->capacity) {
+        uint64_t *addrs = realloc(c->addrs, n * sizeof *addrs);
+        if (!addrs) {
+            c->count = 0;
+            return PS_ENOMEM;
+        }
+        c->addrs = addrs;
+        c->capacity = n;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        c->addrs[i] = links[i].frame;
+    }
+    c->count = n;
+    return PS_OK;
+}
+
+static int push_link(ps_unwinder *u, const ps_chain_link *link)
+{
+    if (u->link_count == u->link_capacity) {
+        uint32_t capacity = u->link_capacity ? u->link_capacity * 2 : 256;
+        ps_chain_link *links = realloc(u->links, capacity * sizeof *links);
+        if (!links) {
+            return PS_ENOMEM;
+        }
+        u->links = links;
+        u->link_capacity = capacity;
+    }
+    u->links[u->link_count++] = *link;
+    return PS_OK;
+}
+
+/* Read the predicted frames from index `from` on into the batch buffer;
+ * returns how many were read whole. */
+static uint32_t read_predicted(ps_unwinder *u, const ps_thread_frames *c, uint32_t from)
+{
+    const ps_layout *L = &u->layout;
+    uint32_t n = c->count - from;
+    if (n > PS_BATCH_FRAMES) {
+        n = PS_BATCH_FRAMES;
+    }
+    size_t size = (size_t)L->frame_size;
+    if (ps_ensure_batch(u, (size_t)n * size) != PS_OK) {
+        return 0;
+    }
+    ps_segment segs[PS_BATCH_FRAMES];
+    for (uint32_t i = 0; i < n; i++) {
+        segs[i].addr = c->addrs[from + i];
+        segs[i].buf = u->batch + (size_t)i * size;
+        segs[i].len = size;
+    }
+    int got = ps_read_many(&u->reader, segs, (int)n);
+    return got > 0 ? (uint32_t)got : 0;
+}
+
+/* Pass 1: follow the chain, keeping (code, offset) per frame. */
+static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
+{
+    const ps_layout *L = &u->layout;
+    ps_thread_frames *cache = chain_cache(u, tstate);
+    uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
+    u->link_count = 0;
+    int interpreter_frames = L->frame_lasti == PS_ABSENT;
+    for (int depth = 0; frame; depth++) {
+        if (depth >= PS_MAX_DEPTH || !ps_plausible_pointer(frame)) {
+            return PS_ECORRUPT;
+        }
+        const unsigned char *data = NULL;
+        if (next < batch_from + batch_count && cache->addrs[next] == frame) {
+            data = u->batch + (size_t)(next - batch_from) * (size_t)L->frame_size;
+            next++;
+        } else {
+            uint32_t k = 0;
+            while (k < cache->count && cache->addrs[k] != frame) {
+                k++;
+            }
+            if (k < cache->count && (batch_count = read_predicted(u, cache, k)) > 0) {
+                batch_from = k;
+                data = u->batch;
+                next = k + 1;
+            } else {
+                batch_count = 0;
+                int rc = ps_ensure_scratch(u, (size_t)L->frame_size);
+                if (rc == PS_OK) {
+                    rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
+                }
+                if (rc != PS_OK) {
+                    return rc;
+                }
+                data = u->scratch;
+            }
+        }
+        ps_chain_link link = {frame, 0, -1, 0, NULL};
+        uint64_t previous = field_u64(data, L->frame_previous);
+        if (interpreter_frames) {
+            /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
+            link.code = field_u64(data, L->frame_code) & ~u->executable_tag_bits;
+            uint64_t instr = field_u64(data, L->frame_instr);
+            unsigned char owner = data[L->frame_owner];
+            /* owner_cstack is the first owner value of a frame with no Python
+             * code of its own: 3.12-3.13 CSTACK (3, the last); 3.14
+             * INTERPRETER (3) and CSTACK (4); 3.15 INTERPRETER (3) and
+             * THREAD_STATE (4). */
+            link.shim = L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack;
+            uint64_t first = link.code + (uint64_t)L->code_adaptive;
+            if (instr >= first && instr - first < (1u << 30)) {
+                link.offset = (int32_t)(instr - first);
+            }
+        } else {
+            link.code = field_u64(data, L->frame_code);
+            int32_t lasti = field_i32(data, L->frame_lasti);
+            /* 3.10 counts f_lasti in 2-byte code units, 3.8-3.9 in bytes. */
+            link.offset = lasti < 0 ? -1 : (L->minor >= 10 ? lasti * 2 : lasti);
+        }
+        /* A frame torn by the running thread, or garbage: stop at once rather
+         * than follow it (a loop would cost PS_MAX_DEPTH reads). */
+        if (!link.shim && !ps_plausible_pointer(link.code)) {
+            return PS_ECORRUPT;
+        }
+        for (uint32_t back = u->link_count > 8 ? u->link_count - 8 : 0; back < u->link_count;
+             back++) {
+            if (u->links[back].frame == previous) {
+                return PS_ECORRUPT;
+            }
+        }
+        if (previous == frame) {
+            return PS_ECORRUPT;
+        }
+        int rc = push_link(u, &link);
+        if (rc != PS_OK) {
+            return rc;
+        }
+        frame = previous;
+    }
+    return remember_chain(cache, u->links, u->link_count);
+}
+
+/* The fields that identify a code object, read from a window starting at
+ * window_at; compared with the cache entry. */
+static int entry_still_valid(const ps_unwinder *u, const ps_code_entry *e, const unsigned char *w)
+{
+    const ps_layout *L = &u->layout;
+    int32_t at = u->code_window_at;
+    int32_t qualname = L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name;
+    if (u->code_type && field_u64(w, L->object_type - at) != u->code_type) {
+        return 0;
+    }
+    return field_u64(w, L->code_filename - at) == e->filename_ptr &&
+           field_u64(w, qualname - at) == e->qualname_ptr &&
+           field_u64(w, L->code_linetable - at) == e->linetable_ptr &&
+           field_i32(w, L->code_firstlineno - at) == e->firstlineno;
+}
+
+/* The smallest window of a code object holding the identifying fields. */
+static void code_window(ps_unwinder *u)
+{
+    const ps_layout *L = &u->layout;
+    int32_t qualname = L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name;
+    int32_t offsets[] = {L->object_type, L->code_filename, qualname, L->code_linetable,
+                         L->code_firstlineno};
+    int32_t lo = offsets[0], hi = offsets[0] + 8;
+    for (size_t i = 1; i < sizeof offsets / sizeof offsets[0]; i++) {
+        lo = offsets[i] < lo ? offsets[i] : lo;
+        hi = offsets[i] + 8 > hi ? offsets[i] + 8 : hi;
+    }
+    u->code_window_at = lo;
+    u->code_window_size = hi - lo;
+}
+
+/* Pass 2: find each link's code entry, checking cached ones in batches. */
+static int resolve_codes(ps_unwinder *u)
+{
+    if (u->code_window_size == 0) {
+        code_window(u);
+    }
+    size_t wsize = (size_t)u->code_window_size;
+    ps_segment segs[PS_BATCH_FRAMES];
+    ps_code_entry *pending[PS_BATCH_FRAMES];
+    int n = 0;
+    for (uint32_t i = 0; i <= u->link_count; i++) {
+        ps_chain_link *link = i < u->link_count ? &u->links[i] : NULL;
+        ps_code_entry *e = NULL;
+        if (link && !link->shim) {
+            e = ps_code_cache_find(&u->codes, link->code);
+            if (e && e->checked != u->serial) {
+                if (ps_ensure_batch(u, (size_t)(n + 1) * wsize) != PS_OK) {
+                    return PS_ENOMEM;
+                }
+                e->checked = u->serial;
+                segs[n].addr = link->code + (uint64_t)u->code_window_at;
+                segs[n].len = wsize;
+                pending[n++] = e;
+            }
+        }
+        if (n == PS_BATCH_FRAMES || (!link && n > 0)) {
+            for (int k = 0; k < n; k++) {
+                segs[k].buf = u->batch + (size_t)k * wsize;
+            }
+            int got = ps_read_many(&u->reader, segs, n);
+            for (int k = 0; k < n; k++) {
+                if (k >= got || !entry_still_valid(u, pending[k], segs[k].buf)) {
+                    pending[k]->checked = 0; /* read in full below */
+                }
+            }
+            n = 0;
+        }
+    }
+    /* Full reads may grow the cache and move its entries: look the entries
+     * up only once every read is done. */
+    int failed = PS_OK;
+    uint32_t usable = u->link_count;
+    for (uint32_t i = 0; i < u->link_count; i++) {
+        ps_chain_link *link = &u->links[i];
+        if (link->shim) {
+            continue;
+        }
+        ps_code_entry *e = ps_code_cache_find(&u->codes, link->code);
+        if (!e || e->checked != u->serial) {
+            int rc = ps_code_entry_read(u, link->code, &e);
+            if (rc != PS_OK) {
+                failed = rc;
+                usable = i;
+                break;
+            }
+            e->checked = u->serial;
+        }
+    }
+    u->link_count = usable;
+    for (uint32_t i = 0; i < u->link_count; i++) {
+        ps_chain_link *link = &u->links[i];
+        link->entry = link->shim ? NULL : ps_code_cache_find(&u->codes, link->code);
+    }
+    return failed;
+}
+
+/* The instruction a frame is at: its start, opcode and base opcode, read
+ * from the live bytecode (specialization rewrites it as the code runs). */
+static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry *e, ps_frame_rec *f)
+{
+    const ps_layout *L = &u->layout;
+    uint64_t at;
+    size_t len;
+    if (L->code_adaptive != PS_ABSENT) {
+        at = code + (uint64_t)L->code_adaptive;
+        len = (size_t)e->code_units * 2;
+    } else {
+        uint64_t size;
+        if (!ps_plausible_pointer(e->code_bytes) ||
+            ps_read_ptr(&u->reader, e->code_bytes + (uint64_t)L->varobject_size, &size) != PS_OK ||
+            size > PS_MAX_LINETABLE) {
+            return;
+        }
+        at = e->code_bytes + (uint64_t)L->bytes_sval;
+        len = (size_t)size;
+    }
+    if ((size_t)f->instr_offset >= len || ps_ensure_scratch(u, len) != PS_OK ||
+        ps_read(&u->reader, at, u->scratch, len) != PS_OK) {
+        return;
+    }
+    int32_t start, opcode, base;
+    if (ps_instruction_at(L->major, L->minor, u->scratch, len, f->instr_offset, &start, &opcode,
+                          &base) == PS_OK) {
+        f->instr_offset = start;
+        f->opcode = opcode;
+        f->base_opcode = base;
+    }
+}
+
+/* Pass 3: frame records, leaf first. */
+static int emit_frames(ps_unwinder *u, uint32_t options)
+{
+    const ps_layout *L = &u->layout;
+    for (uint32_t i = 0; i < u->link_count; i++) {
+        const ps_chain_link *link = &u->links[i];
+        if (link->shim) {
+            continue;
+        }
+        const ps_code_entry *e = link->entry;
+        ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, link->offset, -1, -1};
+        ps_location loc;
+        ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len, e->firstlineno,
+                            link->offset, &loc);
+        f.lineno = loc.lineno;
+        f.end_lineno = loc.end_lineno;
+        f.col = loc.col;
+        f.end_col = loc.end_col;
+        if ((options & PS_SNAP_OPCODES) && link->offset >= 0) {
+            read_instruction(u, link->code, e, &f);
+        }
+        int rc = ps_push_frame(u, &f);
+        if (rc != PS_OK) {
+            return rc;
+        }
+    }
+    return PS_OK;
+}
+
+int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options)
+{
+    /* Whatever part of the chain could be read is still recorded. */
+    int walked = collect_chain(u, tstate, frame);
+    int resolved = resolve_codes(u);
+    int emitted = emit_frames(u, options);
+    return walked != PS_OK ? walked : resolved != PS_OK ? resolved : emitted;
+}

@@ -1,0 +1,20 @@
+"""Collectors: what receives a sampling session's batches.
+
+A collector implements :class:`Collector` (``start``, ``add`` per batch,
+``finish``).  :class:`StackCollector` builds a
+:class:`~pysampler.profile.Profile`; :class:`BinaryCollector` streams the
+session to a file as it goes.
+"""
+
+from pysampler.collectors._base import Collector, SampleBatch, SessionInfo, SessionStats
+from pysampler.collectors.binary import BinaryCollector
+from pysampler.collectors.stack import StackCollector
+
+__all__ = [
+    "BinaryCollector",
+    "Collector",
+    "SampleBatch",
+    "SessionInfo",
+    "SessionStats",
+    "StackCollector",
+]
