@@ -1,19 +1,146 @@
-"""The ``pysampler`` command line: a thin shell over the library."""
+"""The ``pysampler`` command line: a thin shell over the library.
+
+Commands and flags follow CPython 3.15's ``python -m profiling.sampling``
+(run, attach, replay, dump; -r, -d, -a, --mode, --pstats, --collapsed, ...)
+so a user can switch without relearning.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from pysampler import __version__
+from pysampler import __version__, renderers
 from pysampler._dump import DumpStyle, format_dump
 from pysampler._serde import snapshot_to_json
+from pysampler._session import OutputChoice, record, summary_line, write_output
+from pysampler.collectors import Collector
 from pysampler.errors import PySamplerError
+from pysampler.profile import Profile
+from pysampler.renderers.pstats import DEFAULT_LIMIT, SORT_ORDERS
+from pysampler.sampler import MODES, Progress, Sampler
 from pysampler.unwinder import Unwinder
 
 __all__ = ["main"]
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(hz|khz|k)?\s*$", re.IGNORECASE)
+
+
+def _rate(text: str) -> float:
+    """``1000``, ``1000hz``, ``10khz``, ``10k`` or ``max`` (as fast as possible)."""
+    if text.strip().lower() == "max":
+        return 0.0
+    match = _RATE.match(text)
+    if not match or float(match.group(1)) <= 0:
+        msg = f"not a sampling rate: {text!r} (use e.g. 1000, 250hz, 10khz or max)"
+        raise argparse.ArgumentTypeError(msg)
+    scale = 1000.0 if (match.group(2) or "").lower() in ("khz", "k") else 1.0
+    return float(match.group(1)) * scale
+
+
+def _pid(text: str) -> int:
+    try:
+        pid = int(text)
+    except ValueError:
+        pid = 0
+    if pid <= 0:
+        msg = f"not a process id: {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return pid
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        msg = f"not a duration in seconds: {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output format (default: --pstats)")
+    formats = group.add_mutually_exclusive_group()
+    for name in renderers.available():
+        formats.add_argument(
+            f"--{name}",
+            dest="format",
+            action="store_const",
+            const=name,
+            help=_FORMAT_HELP.get(name, f"the {name} renderer (a plugin)"),
+        )
+    formats.add_argument("--format", dest="format", metavar="NAME", help="any installed renderer")
+    group.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where to write ('-' for stdout); default: stdout for pstats and "
+        "collapsed text, a file named after the pid for other formats",
+    )
+    group.add_argument(
+        "--sort",
+        choices=list(SORT_ORDERS),
+        default="nsamples",
+        help="pstats table order (default: nsamples)",
+    )
+    group.add_argument(
+        "-l",
+        "--limit",
+        type=int,
+        default=DEFAULT_LIMIT,
+        help=f"pstats table rows (default: {DEFAULT_LIMIT}; 0 for all)",
+    )
+    parser.set_defaults(format=None)
+
+
+_FORMAT_HELP = {
+    "pstats": "a table of functions on stdout; with -o FILE a binary pstats file that "
+    "pstats.Stats(FILE) and snakeviz load (default)",
+    "collapsed": "Brendan Gregg's folded stacks, one line per stack with its count",
+    "binary": "pysampler's own streaming profile file, for replay (written as sampling goes)",
+}
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("sampling")
+    group.add_argument(
+        "-r",
+        "--sampling-rate",
+        type=_rate,
+        default=1000.0,
+        metavar="RATE",
+        help="samples per second: N, Nhz, Nkhz or max (default: 1khz)",
+    )
+    group.add_argument(
+        "-d", "--duration", type=_seconds, metavar="SECONDS", help="stop after this long"
+    )
+    group.add_argument(
+        "-a", "--all-threads", action="store_true", help="sample every thread (default: main)"
+    )
+    group.add_argument(
+        "--mode",
+        choices=list(MODES),
+        default="wall",
+        help="which threads count: wall (all time), cpu (running), gil (holding the GIL), "
+        "exception (handling one); default: wall",
+    )
+    group.add_argument(
+        "--opcodes", action="store_true", help="record each frame's bytecode instruction"
+    )
+    group.add_argument(
+        "--blocking",
+        action="store_true",
+        help="stop the target around each sample for exact stacks (slower; never the default)",
+    )
+    group.add_argument(
+        "--realtime-stats", action="store_true", help="print live sampling-rate figures"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +151,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pysampler {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="run a script or module and profile it from its first line",
+        description="Run `python SCRIPT ARGS` (or `-m MODULE ARGS`) and profile it from its "
+        "first line until it exits, the duration ends, or Ctrl-C.",
+    )
+    run.add_argument("-m", dest="module", action="store_true", help="TARGET is a module")
+    run.add_argument(
+        "--python", metavar="PATH", help="the interpreter to run it with (default: this one)"
+    )
+    _add_sampling_options(run)
+    _add_output_options(run)
+    run.add_argument("target", metavar="TARGET", help="the script, or the module with -m")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    run.set_defaults(run=_run)
+
+    attach = commands.add_parser(
+        "attach",
+        help="profile a running process",
+        description="Profile a running process, without stopping it, until it exits, the "
+        "duration ends, or Ctrl-C.",
+    )
+    attach.add_argument("pid", type=_pid, help="the process to profile")
+    _add_sampling_options(attach)
+    _add_output_options(attach)
+    attach.set_defaults(run=_attach)
+
+    replay = commands.add_parser(
+        "replay",
+        help="render a saved --binary profile in any format",
+        description="Render a profile saved with --binary in any output format.",
+    )
+    replay.add_argument("file", help="the profile file")
+    _add_output_options(replay)
+    replay.set_defaults(run=_replay)
 
     dump = commands.add_parser(
         "dump",
@@ -46,16 +209,79 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _pid(text: str) -> int:
+def _output_choice(args: argparse.Namespace) -> OutputChoice:
+    name = args.format or "pstats"
+    options: dict[str, Any] = {}
+    if name == "pstats":
+        options = {"sort": args.sort, "limit": args.limit or None}
+    return OutputChoice(name, options, args.output)
+
+
+def _sampler_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "rate": args.sampling_rate,
+        "duration": args.duration,
+        "all_threads": args.all_threads,
+        "mode": args.mode,
+        "opcodes": args.opcodes,
+        "blocking": args.blocking,
+    }
+
+
+def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
+    choice = _output_choice(args)
+
+    def make(extra: list[Collector[object]], progress: Callable[[Progress], None]) -> Sampler:
+        return start(collectors=extra, on_progress=progress, **_sampler_options(args))
+
+    sampler, profile, stopped_by = record(make, choice, realtime_stats=args.realtime_stats)
+    written = write_output(choice, profile)
+    print(summary_line(profile), file=sys.stderr)
+    if written is not None:
+        print(f"pysampler: wrote {written}", file=sys.stderr)
+    process = sampler.launched_process
+    if process is None:
+        return 0
+    # A program we started runs to its end, as it would without us; a
+    # signal that stopped us is passed on to it.
+    if stopped_by is not None and process.poll() is None:
+        process.send_signal(stopped_by)
     try:
-        pid = int(text)
-    except ValueError:
-        msg = f"not a process id: {text!r}"
-        raise argparse.ArgumentTypeError(msg) from None
-    if pid <= 0:
-        msg = f"not a process id: {text!r}"
-        raise argparse.ArgumentTypeError(msg)
-    return pid
+        status = int(process.wait())
+    except KeyboardInterrupt:
+        status = int(process.wait())
+    return status if status >= 0 else 128 - status
+
+
+def _run(args: argparse.Namespace) -> int:
+    def start(**options: Any) -> Sampler:
+        return Sampler.run(
+            [args.target, *args.args], module=args.module, python=args.python, **options
+        )
+
+    return _profile(args, start)
+
+
+def _attach(args: argparse.Namespace) -> int:
+    def start(**options: Any) -> Sampler:
+        return Sampler(args.pid, **options).start()
+
+    return _profile(args, start)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    choice = _output_choice(args)
+    profile = Profile.load(args.file)
+    if profile.metadata.truncated:
+        print(
+            f"pysampler: warning: {args.file} ends early (the profiler was stopped "
+            "mid-write); showing what it holds",
+            file=sys.stderr,
+        )
+    written = renderers.emit(choice.renderer, profile, choice.output)
+    if written is not None:
+        print(f"pysampler: wrote {written}", file=sys.stderr)
+    return 0
 
 
 def _dump(args: argparse.Namespace) -> int:
@@ -78,6 +304,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args)
     except PySamplerError as exc:
         print(f"pysampler: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"pysampler: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

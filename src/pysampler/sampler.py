@@ -192,7 +192,7 @@ class Sampler:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until sampling ends by itself (duration or target exit).
 
-        Returns True when it has ended.  A launched program is also reaped.
+        Returns True when it has ended.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -200,8 +200,6 @@ class Sampler:
             if remaining <= 0:
                 return False
             if self._native is None or lib.ps_sampler_wait(self._native, round(remaining * 1e9)):
-                if self._launched is not None:
-                    self._launched.process.wait()
                 return True
 
     def stop(self) -> Profile:

@@ -1,0 +1,146 @@
+"""Running a profiling session for the command line: progress, signals, output."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from pysampler import renderers
+from pysampler.collectors import BinaryCollector, Collector
+from pysampler.profile import Profile
+from pysampler.sampler import Progress, Sampler
+
+__all__ = ["OutputChoice", "record", "summary_line", "write_output"]
+
+_PROGRESS_EVERY = 0.5
+
+
+class OutputChoice:
+    """A renderer chosen on the command line, and where it writes."""
+
+    def __init__(self, name: str, options: dict[str, Any], output: str | None) -> None:
+        """Load the renderer now, so a bad format fails before sampling."""
+        self.name = name
+        self.renderer = renderers.get(name)(**options)
+        self.output = output
+
+    @property
+    def streams_to_file(self) -> bool:
+        """Binary output named with -o is written while sampling."""
+        return self.name == "binary" and self.output not in (None, renderers.STDOUT)
+
+
+class _Live:
+    """The live line on a terminal and the --realtime-stats figures."""
+
+    def __init__(self, stream: TextIO, realtime_stats: bool) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty() or realtime_stats
+        self.realtime_stats = realtime_stats
+        self._last_print = 0.0
+        self._last: Progress | None = None
+        self._rates: list[float] = []
+
+    def update(self, progress: Progress) -> None:
+        previous, self._last = self._last, progress
+        if previous is not None and progress.elapsed_ns > previous.elapsed_ns:
+            span = (progress.elapsed_ns - previous.elapsed_ns) / 1e9
+            self._rates.append((progress.taken - previous.taken) / span)
+        now = time.monotonic()
+        if not self.enabled or now - self._last_print < _PROGRESS_EVERY:
+            return
+        self._last_print = now
+        line = (
+            f"  {progress.elapsed_ns / 1e9:7.1f} s  {progress.taken:>12,} samples  "
+            f"{progress.rate:>10,.0f} Hz"
+        )
+        if self.realtime_stats and self._rates:
+            recent = self._rates[-20:]
+            line += f"  (recent min {min(recent):,.0f} / max {max(recent):,.0f} Hz)"
+        line += f"  failed {progress.failed:,}  late {progress.late:,}"
+        self.stream.write("\r" + line + "\x1b[K" if self.stream.isatty() else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.stream.isatty() and self._last_print:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event, received: list[int]) -> Iterator[None]:
+    """SIGINT and SIGTERM end sampling (the output is still written)."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def record(
+    make_sampler: Callable[[list[Collector[object]], Callable[[Progress], None]], Sampler],
+    choice: OutputChoice,
+    *,
+    realtime_stats: bool = False,
+    stderr: TextIO | None = None,
+) -> tuple[Sampler, Profile, int | None]:
+    """Sample until the target exits, the duration ends, or a signal comes.
+
+    Returns the sampler, the profile and the signal that stopped it, if any.
+    """
+    err = stderr or sys.stderr
+    live = _Live(err, realtime_stats)
+    extra: list[Collector[object]] = []
+    if choice.streams_to_file:
+        assert choice.output is not None
+        extra.append(BinaryCollector(choice.output))
+    stop = threading.Event()
+    received: list[int] = []
+    with _stop_on_signals(stop, received):
+        sampler = make_sampler(extra, live.update)
+        try:
+            while not sampler.wait(0.1):
+                if stop.is_set():
+                    break
+        finally:
+            live.close()
+            profile = sampler.stop()
+    return sampler, profile, received[0] if received else None
+
+
+def write_output(choice: OutputChoice, profile: Profile) -> Path | None:
+    """Render the profile as chosen (binary streamed while sampling is done)."""
+    if choice.streams_to_file:
+        return Path(str(choice.output))
+    return renderers.emit(choice.renderer, profile, choice.output)
+
+
+def summary_line(profile: Profile) -> str:
+    """One line: samples, duration, effective rate, failed and late samples."""
+    meta = profile.metadata
+    seconds = meta.duration_ns / 1e9 if meta.duration_ns else 0.0
+    rate = meta.taken / seconds if seconds else 0.0
+    ended = {
+        "exited": "the target exited",
+        "duration": "the duration ended",
+        "stopped": "stopped",
+        "failed": "sampling failed",
+    }.get(meta.ended_by or "", meta.ended_by or "")
+    return (
+        f"pysampler: {profile.sample_count:,} samples from {meta.taken:,} sampling instants "
+        f"in {seconds:.2f} s ({rate:,.0f} Hz effective); {meta.failed:,} failed, "
+        f"{meta.late:,} late; {ended}"
+    )
