@@ -5,13 +5,16 @@ module frame included), prints ``ready`` and waits for a line on stdin.
 Then, in the deepest frame and without calling anything (so every sample
 sees exactly ``--depth`` frames), it does pure-Python integer work:
 
-* ``--units N``: a fixed amount of work, timed with ``time.perf_counter``;
-  it prints ``elapsed SECONDS`` and exits.  The work time under a profiler
+* ``--units N``: a fixed amount of work, timed with ``time.perf_counter``
+  (and ``time.thread_time``); it prints ``elapsed SECONDS CPU_SECONDS`` and
+  exits.  The work time under a profiler
   over the work time without one gives the profiler's slowdown.
 * ``--seconds S``: work until S seconds have passed, then exit (a target
   for measuring how fast a profiler can sample).
 
-Runs on any CPython 3.8 or newer; imports only the standard library.
+Lines marked ``# work`` are the work loop: the benchmark counts a sample
+as taken during the work when its innermost frame is ``bottom`` at one of
+them.  Runs on any CPython 3.8 or newer; imports only the standard library.
 """
 
 from __future__ import annotations
@@ -30,17 +33,17 @@ def bottom(units: int, seconds: float) -> None:
     x = 1
     if seconds > 0:
         deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
-            for _ in range(UNIT):
-                x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        while time.perf_counter() < deadline:  # work
+            for _ in range(UNIT):  # work
+                x = (x * 1103515245 + 12345) & 0xFFFFFFFF  # work
         print("done", x & 1, flush=True)
         return
-    start = time.perf_counter()
-    for _ in range(units):
-        for _ in range(UNIT):
-            x = (x * 1103515245 + 12345) & 0xFFFFFFFF
-    elapsed = time.perf_counter() - start
-    print(f"elapsed {elapsed:.6f} {x & 1}", flush=True)
+    start, start_cpu = time.perf_counter(), time.thread_time()
+    for _ in range(units):  # work
+        for _ in range(UNIT):  # work
+            x = (x * 1103515245 + 12345) & 0xFFFFFFFF  # work
+    elapsed, cpu = time.perf_counter() - start, time.thread_time() - start_cpu
+    print(f"elapsed {elapsed:.6f} {cpu:.6f} {x & 1}", flush=True)
 
 
 def recurse(remaining: int, units: int, seconds: float) -> None:

@@ -2,6 +2,7 @@
 
 from importlib import metadata as _metadata
 
+from pysampler.collectors import Collector, StackCollector
 from pysampler.errors import (
     CollectorError,
     NotPythonProcessError,
@@ -11,6 +12,7 @@ from pysampler.errors import (
     ProcessNotFoundError,
     ProfileFormatError,
     PySamplerError,
+    SamplerStateError,
     TargetExitedError,
     UnsupportedPythonVersionError,
     UnwindError,
@@ -26,6 +28,7 @@ from pysampler.model import (
     ThreadStatus,
 )
 from pysampler.profile import Profile, ProfileMetadata
+from pysampler.sampler import Sampler
 from pysampler.unwinder import Unwinder
 
 try:
@@ -34,6 +37,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source t
     __version__ = "0+unknown"
 
 __all__ = [
+    "Collector",
     "CollectorError",
     "Frame",
     "FrameKind",
@@ -48,7 +52,10 @@ __all__ = [
     "ProfileMetadata",
     "PySamplerError",
     "PythonVersion",
+    "Sampler",
+    "SamplerStateError",
     "Snapshot",
+    "StackCollector",
     "TargetExitedError",
     "TargetInfo",
     "Thread",

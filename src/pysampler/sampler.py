@@ -13,6 +13,7 @@ from typing import Any
 
 from pysampler import _procfs, errors
 from pysampler._launch import Launched, launch
+from pysampler._launch.hookfilter import HookFilter
 from pysampler._native import ffi, lib, raise_for, text
 from pysampler.collectors import (
     Collector,
@@ -111,6 +112,7 @@ class Sampler:
         self._drainer: threading.Thread | None = None
         self._stop_draining = threading.Event()
         self._launched: Launched | None = None
+        self._hook_filter: HookFilter | None = None
         self._profile: Profile | None = None
         self._stats: SessionStats | None = None
         self._error: BaseException | None = None
@@ -134,6 +136,7 @@ class Sampler:
         launched = launch(argv, module=module, python=python)
         sampler = cls(launched.pid, **options)
         sampler._launched = launched
+        sampler._hook_filter = HookFilter()
         try:
             sampler.start()
         finally:
@@ -296,6 +299,8 @@ class Sampler:
             raise_for(code, "cannot collect samples: out of memory")
         native = ffi.gc(out[0], lib.ps_batch_free)
         batch = _to_batch(native)
+        if self._hook_filter is not None:
+            batch = self._hook_filter.apply(batch)
         for collector in self._collectors:
             collector.add(batch)
         return native

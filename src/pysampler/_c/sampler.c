@@ -181,9 +181,13 @@ static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
     }
 }
 
-/* Intern one thread's stack (frames leaf first) and record a sample. */
+/* Intern one thread's stack (frames leaf first) and record a sample; a
+ * thread with no Python frame (starting or ending) gives none. */
 static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *frames, int64_t at)
 {
+    if (t->frame_count == 0) {
+        return PS_OK;
+    }
     ps_thread_entry te = {t->thread_id, t->native_id, t->interpreter_id};
     ps_sample sample = {at, 0, 0, t->status, 0};
     int rc = intern(&s->threads, &s->thread_index, &te, hash_thread, same_thread, &sample.thread);

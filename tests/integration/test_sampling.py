@@ -1,0 +1,276 @@
+"""Sampling sessions on real targets: shares, modes, outputs, signals."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import pstats
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from known_target import KnownTarget
+from pythons import Python
+
+from pysampler import Profile, Sampler
+
+TARGETS = Path(__file__).resolve().parents[1] / "targets"
+CPU_SPLIT = TARGETS / "cpu_split.py"
+FUNCTIONS = ("heavy", "medium", "light")
+
+
+def pysampler(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pysampler", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def function_shares(profile: Profile) -> dict[str, float]:
+    """Share of samples with each of the three functions on the stack."""
+    counts: Counter[str] = Counter()
+    for stack, weight in profile.weight_by_stack().items():
+        names = {profile.frame_qualname(f) for f in profile.stack_frames(stack)}
+        for name in FUNCTIONS:
+            if name in names:
+                counts[name] += weight
+    total = sum(counts.values())
+    return {name: counts[name] / total for name in FUNCTIONS}
+
+
+@pytest.fixture(scope="module")
+def split_run(
+    python: Python, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Profile, dict[str, float]]:
+    """cpu_split.py run under the sampler from its first line, and its own measurements."""
+    work = tmp_path_factory.mktemp("split")
+    truth_path = work / "truth.json"
+    sampler = Sampler.run([str(CPU_SPLIT), str(truth_path), "3"], python=python.path)
+    assert sampler.wait(timeout=120)
+    profile = sampler.stop()
+    assert sampler.launched_process is not None
+    assert sampler.launched_process.wait(timeout=60) == 0
+    spent = json.loads(truth_path.read_text())
+    total = sum(spent.values())
+    return profile, {name: spent[name] / total for name in FUNCTIONS}
+
+
+def test_sampled_shares_match_measured_cpu_time(
+    split_run: tuple[Profile, dict[str, float]],
+) -> None:
+    profile, truth = split_run
+    shares = function_shares(profile)
+    assert profile.sample_count > 2000
+    for name in FUNCTIONS:
+        assert abs(shares[name] - truth[name]) < 0.03, (name, shares, truth)
+
+
+def test_launched_target_is_sampled_from_its_first_line(
+    split_run: tuple[Profile, dict[str, float]],
+) -> None:
+    profile, _ = split_run
+    assert profile.metadata.ended_by == "exited"
+    first_line = next(
+        number
+        for number, line in enumerate(CPU_SPLIT.read_text().splitlines(), 1)
+        if "# @first_line" in line
+    )
+    at_first_line = 0
+    for stack, weight in profile.weight_by_stack().items():
+        frames = list(profile.stack_frames(stack))
+        assert all("_launch" not in profile.frame_filename(f) for f in frames)
+        module = frames[-1]
+        if (
+            profile.frame_filename(module) == str(CPU_SPLIT)
+            and profile.frame_lineno(module) == first_line
+        ):
+            at_first_line += weight
+    # ~50 ms of work on the script's first line: a late start would miss it.
+    assert at_first_line >= 10
+
+
+def test_pstats_file_loads_in_pstats(
+    split_run: tuple[Profile, dict[str, float]], tmp_path: Path
+) -> None:
+    profile, _ = split_run
+    saved = tmp_path / "profile.bin"
+    profile.save(saved)
+    out = tmp_path / "profile.pstats"
+    result = pysampler("replay", str(saved), "--pstats", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    stats = pstats.Stats(str(out))
+    by_name = {key[2]: value for key, value in stats.stats.items()}  # type: ignore[attr-defined]
+    weights = profile.weight_by_stack()
+    for name in FUNCTIONS:
+        # cumulative samples: the stacks with the function on them
+        expected = sum(
+            w
+            for s, w in weights.items()
+            if name in {profile.frame_qualname(f) for f in profile.stack_frames(s)}
+        )
+        cumulative_seconds = by_name[name][3]
+        assert cumulative_seconds == pytest.approx(expected * profile.seconds_per_sample, rel=1e-6)
+    assert marshal.loads(out.read_bytes())
+
+
+def test_collapsed_sums_to_the_sample_count(
+    split_run: tuple[Profile, dict[str, float]], tmp_path: Path
+) -> None:
+    profile, _ = split_run
+    saved = tmp_path / "profile.bin"
+    profile.save(saved)
+    result = pysampler("replay", str(saved), "--collapsed", "-o", "-")
+    assert result.returncode == 0, result.stderr
+    counts = [int(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()]
+    with_stacks = sum(1 for i in range(profile.sample_count) if profile.samples.stack[i] != 0)
+    assert sum(counts) == with_stacks == profile.sample_count
+    assert any(";heavy" in line or ":heavy:" in line for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("wall", {"MainThread", "busy-worker", "coroutine-sleeper", "exception-handler"}),
+        ("cpu", {"busy-worker"}),
+        ("gil", {"busy-worker"}),
+        ("exception", {"exception-handler"}),
+    ],
+)
+def test_modes_keep_the_right_threads(
+    known_target: KnownTarget, mode: str, expected: set[str]
+) -> None:
+    sampler = Sampler(known_target.pid, all_threads=True, mode=mode, duration=0.5).start()
+    sampler.wait(timeout=30)
+    profile = sampler.stop()
+    sampled = {int(profile.threads.thread_id[i]) for i in set(profile.samples.thread)}
+    idents = {known_target.expected(name)["ident"] for name in expected}
+    assert sampled == idents
+    assert profile.sample_count >= 200 * len(expected)
+
+
+def test_main_thread_only_by_default(known_target: KnownTarget) -> None:
+    sampler = Sampler(known_target.pid, duration=0.3).start()
+    sampler.wait(timeout=30)
+    profile = sampler.stop()
+    assert {int(profile.threads.thread_id[i]) for i in set(profile.samples.thread)} == {
+        known_target.expected("MainThread")["ident"]
+    }
+
+
+# ---- the command line: signals and endings ------------------------------------
+
+
+def start_spinner(python: str = sys.executable) -> subprocess.Popen[bytes]:
+    code = "import time\nwhile True:\n    sum(range(1000))\n"
+    process = subprocess.Popen([python, "-c", code])
+    time.sleep(0.3)
+    return process
+
+
+def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> None:
+    target = start_spinner()
+    out = tmp_path / "killed.bin"
+    try:
+        profiler = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pysampler",
+                "attach",
+                str(target.pid),
+                "--binary",
+                "-o",
+                str(out),
+            ],
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(2.0)
+        profiler.send_signal(signal.SIGKILL)
+        profiler.wait(timeout=30)
+    finally:
+        target.kill()
+        target.wait()
+    result = pysampler("replay", str(out), "--collapsed", "-o", "-")
+    assert result.returncode == 0, result.stderr
+    assert "ends early" in result.stderr
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in result.stdout.splitlines()) > 500
+
+
+def test_target_killed_mid_run_still_gives_complete_output(tmp_path: Path) -> None:
+    target = start_spinner()
+    out = tmp_path / "out.txt"
+    profiler = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pysampler",
+            "attach",
+            str(target.pid),
+            "--collapsed",
+            "-o",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    target.kill()
+    target.wait()
+    _, err = profiler.communicate(timeout=60)
+    assert profiler.returncode == 0, err
+    assert "the target exited" in err
+    lines = out.read_text().splitlines()
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in lines) > 500
+
+
+def test_sigint_to_run_writes_the_output(tmp_path: Path) -> None:
+    out = tmp_path / "run.txt"
+    script = tmp_path / "forever.py"
+    script.write_text("import time\nwhile True:\n    time.sleep(0.01)\n")
+    profiler = subprocess.Popen(
+        [sys.executable, "-m", "pysampler", "run", "--collapsed", "-o", str(out), str(script)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    profiler.send_signal(signal.SIGINT)
+    _, err = profiler.communicate(timeout=60)
+    assert "stopped" in err
+    assert "Traceback" not in err.split("KeyboardInterrupt")[0] or "forever.py" in err
+    assert out.exists()
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in out.read_text().splitlines()) > 500
+
+
+def test_sigterm_to_attach_writes_the_output(tmp_path: Path) -> None:
+    target = start_spinner()
+    out = tmp_path / "term.txt"
+    try:
+        profiler = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pysampler",
+                "attach",
+                str(target.pid),
+                "--collapsed",
+                "-o",
+                str(out),
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        profiler.send_signal(signal.SIGTERM)
+        _, err = profiler.communicate(timeout=60)
+    finally:
+        target.kill()
+        target.wait()
+    assert profiler.returncode == 0, err
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in out.read_text().splitlines()) > 300
