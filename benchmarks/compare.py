@@ -53,6 +53,7 @@ LOW_RATE = 1000.0
 MAX = "max"
 LOW = "1kHz"
 TOOLS = ("pysampler", "py-spy", "austin")
+BASELINE = "(no profiler)"
 
 # Run the pysampler library in a subprocess while its CLI has no ``attach``.
 API_RUNNER = r"""
@@ -115,6 +116,50 @@ def work_lines(target: Path) -> frozenset[int]:
         msg = f"{target} marks no line with '# work'"
         raise SystemExit(msg)
     return lines
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def system_cpu() -> tuple[float, float]:
+    """Seconds all CPUs have spent busy, and stolen by the hypervisor, since boot."""
+    with Path("/proc/stat").open() as stream:
+        fields = [int(x) for x in stream.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    busy = fields[0] + fields[1] + fields[2] + fields[5] + fields[6]
+    steal = fields[7] if len(fields) > 7 else 0
+    return busy / _CLOCK_TICKS, steal / _CLOCK_TICKS
+
+
+def process_cpu(pid: int | None) -> float:
+    """A live process's user + system seconds (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+class CpuWindow:
+    """How busy other processes kept the machine while the target worked."""
+
+    def __init__(self, profiler_pid: int | None) -> None:
+        """Open the window now."""
+        self.profiler_pid = profiler_pid
+        self.busy, self.steal = system_cpu()
+        self.profiler = process_cpu(profiler_pid)
+        self.own = sum(os.times()[:2])
+
+    def close(self, wall_s: float, target_cpu_s: float) -> tuple[float, float]:
+        """Other processes' CPUs and stolen CPUs, averaged over ``wall_s``."""
+        busy, steal = system_cpu()
+        profiler = process_cpu(self.profiler_pid) - self.profiler
+        own = sum(os.times()[:2]) - self.own
+        others = busy - self.busy - profiler - own - target_cpu_s
+        return max(0.0, others) / wall_s, (steal - self.steal) / wall_s
 
 
 @dataclass
@@ -353,6 +398,9 @@ class Run:
     rate: str | None
     round: int
     elapsed_s: float | None = None  # the target's work time
+    work_cpu_s: float | None = None  # the target's CPU time for the work
+    other_cpus: float | None = None  # CPUs kept busy by other processes meanwhile
+    steal_cpus: float | None = None  # CPUs' worth of time the hypervisor took meanwhile
     samples: int = 0
     work_samples: int = 0
     work_full_depth: int = 0
@@ -360,6 +408,7 @@ class Run:
     maxrss_kb: int = 0
     error: str = ""
     slowdown: float | None = None
+    slowdown_cpu: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -428,6 +477,7 @@ def run_target(
             if profiler.poll() is not None:
                 run.error = f"{tool.name} exited early: {tail(err_path)}"
                 return run
+        window = CpuWindow(profiler.pid if profiler else None)
         target.stdin.write(b"go\n")
         target.stdin.flush()
         line = read_line(target.stdout, settings.timeout_s)
@@ -435,7 +485,9 @@ def run_target(
             run.error = "target timed out"
             return run
         if line.startswith("elapsed "):
-            run.elapsed_s = float(line.split()[1])
+            fields = line.split()
+            run.elapsed_s, run.work_cpu_s = float(fields[1]), float(fields[2])
+            run.other_cpus, run.steal_cpus = window.close(run.elapsed_s, run.work_cpu_s)
         target.wait(timeout=30)
         if profiler is not None and tool is not None:
             finished = wait_rusage(profiler, 60.0)
@@ -490,6 +542,8 @@ def describe(run: Run) -> str:
     parts = [f"  d{run.depth} {label}:"]
     if run.elapsed_s is not None:
         parts.append(f"work {run.elapsed_s:.3f} s")
+    if run.work_cpu_s is not None:
+        parts.append(f"(cpu {run.work_cpu_s:.3f} s; others {run.other_cpus or 0:.2f} CPUs)")
     if run.tool is not None:
         parts.append(f"{run.samples} samples ({run.work_samples} during work)")
         if run.work_rate is not None:
@@ -551,15 +605,22 @@ def speed_phase(
 
 
 def set_slowdowns(sequence: list[Run]) -> None:
-    """Slowdown of each profiled run against the baselines just before and after it."""
+    """Slowdown of each run against the baselines just before and after it.
+
+    An unprofiled run gets one too, against its neighbouring unprofiled runs:
+    how far apart identical runs are is the noise floor.
+    """
     for index, run in enumerate(sequence):
-        if run.tool is None or not run.ok or run.elapsed_s is None:
+        if not run.ok or run.elapsed_s is None:
             continue
         before = next((r for r in reversed(sequence[:index]) if r.tool is None and r.ok), None)
         after = next((r for r in sequence[index + 1 :] if r.tool is None and r.ok), None)
         references = [r.elapsed_s for r in (before, after) if r is not None and r.elapsed_s]
         if references:
             run.slowdown = run.elapsed_s / statistics.fmean(references) - 1
+        cpu_references = [r.work_cpu_s for r in (before, after) if r is not None and r.work_cpu_s]
+        if cpu_references and run.work_cpu_s is not None:
+            run.slowdown_cpu = run.work_cpu_s / statistics.fmean(cpu_references) - 1
 
 
 def rss_phase(
@@ -613,6 +674,8 @@ class Figures:
     cpu_low: list[float] = field(default_factory=list)
     slow_low: list[float] = field(default_factory=list)
     slow_max: list[float] = field(default_factory=list)
+    slow_low_cpu: list[float] = field(default_factory=list)
+    slow_max_cpu: list[float] = field(default_factory=list)
     low_rate: list[float] = field(default_factory=list)
     work: int = 0
     full: int = 0
@@ -622,21 +685,38 @@ def gather(runs: Iterable[Run]) -> dict[tuple[int, str], Figures]:
     """Per (depth, tool) lists of per-run figures."""
     table: dict[tuple[int, str], Figures] = {}
     for run in runs:
-        if run.phase != "speed" or run.tool is None or not run.ok:
+        if run.phase != "speed" or not run.ok:
             continue
-        figures = table.setdefault((run.depth, run.tool), Figures())
+        figures = table.setdefault((run.depth, run.tool or BASELINE), Figures())
         rate, cpu = run.work_rate, run.cpu_per_1000
-        if run.rate == MAX:
+        if run.tool is None:
+            figures.slow_low += [run.slowdown] if run.slowdown is not None else []
+            figures.slow_low_cpu += [run.slowdown_cpu] if run.slowdown_cpu is not None else []
+        elif run.rate == MAX:
             figures.max_rate += [rate] if rate is not None else []
             figures.cpu_max += [cpu] if cpu is not None else []
             figures.slow_max += [run.slowdown] if run.slowdown is not None else []
+            figures.slow_max_cpu += [run.slowdown_cpu] if run.slowdown_cpu is not None else []
         else:
             figures.low_rate += [rate] if rate is not None else []
             figures.cpu_low += [cpu] if cpu is not None else []
             figures.slow_low += [run.slowdown] if run.slowdown is not None else []
+            figures.slow_low_cpu += [run.slowdown_cpu] if run.slowdown_cpu is not None else []
         figures.work += run.work_samples
         figures.full += run.work_full_depth
     return table
+
+
+def noise_floor(
+    figures: dict[tuple[int, str], Figures], depth: int
+) -> tuple[float, float, int] | None:
+    """Median absolute slowdown of unprofiled runs against their neighbours."""
+    base = figures.get((depth, BASELINE))
+    if base is None or not base.slow_low:
+        return None
+    wall = statistics.median(abs(s) for s in base.slow_low)
+    cpu = statistics.median(abs(s) for s in base.slow_low_cpu) if base.slow_low_cpu else 0.0
+    return wall, cpu, len(base.slow_low)
 
 
 def ratio(ours: float | None, theirs: float | None) -> str:
@@ -661,13 +741,25 @@ def report(
     out: list[str] = ["# pysampler vs py-spy vs Austin", ""]
     out += [f"Command: `{command}` ({minutes:.1f} min)", ""]
     out += [f"- {key}: {value}" for key, value in environment.items()]
+    timed = [r for r in runs if r.phase == "speed" and r.other_cpus is not None]
+    others = [r.other_cpus for r in timed if r.other_cpus is not None]
+    steal = [r.steal_cpus for r in timed if r.steal_cpus is not None]
+    if others:
+        out.append(
+            "- other processes while the targets worked: "
+            f"{spread(others, '.2f', ' CPUs busy')}; "
+            f"hypervisor steal {spread(steal, '.2f', ' CPUs')}"
+        )
     out += [
         "",
-        "Medians over the repeats, [min, max] in brackets. Slowdown: the target's own",
-        "time for a fixed amount of work under the profiler over the time without one,",
-        "minus 1, against the unprofiled runs just before and after. Max rate: samples",
-        "taken in the work loop per second of work. CPU: the profiler process's user +",
-        "system time (startup included) per 1000 samples it wrote.",
+        "Medians over the repeats, [min, max] in brackets. Max rate: samples taken in",
+        "the target's work loop per second of work, the profiler at its highest rate.",
+        "CPU: the profiler process's user + system time (its start included) per 1000",
+        "samples it wrote. Slowdown: the target's time for a fixed amount of work under",
+        "the profiler over its time without one, minus 1, against the unprofiled runs",
+        "just before and after; by wall-clock time (what the issue's target is about)",
+        "and by the target thread's own CPU time (which leaves out time the target",
+        "spent waiting for a CPU, so it is less sensitive to other load).",
         "",
     ]
     for depth in depths:
@@ -675,20 +767,37 @@ def report(
             f"## Stack depth {depth}",
             "",
             "| profiler | max rate (samples/s) | CPU s / 1000 samples @max | "
-            "CPU s / 1000 samples @1 kHz | slowdown @1 kHz | slowdown @max | "
-            "achieved rate @1 kHz | full-depth stacks |",
-            "|---|---|---|---|---|---|---|---|",
+            "CPU s / 1000 samples @1 kHz | achieved rate @1 kHz | full-depth stacks |",
+            "|---|---|---|---|---|---|",
         ]
         for name in names:
             f = figures.get((depth, name), Figures())
             full = fmt(100 * f.full / f.work if f.work else None, ".1f", " %")
             out.append(
                 f"| {name} | {spread(f.max_rate, ',.0f')} | {spread(f.cpu_max, '.3f')} | "
-                f"{spread(f.cpu_low, '.3f')} | "
-                f"{spread([100 * s for s in f.slow_low], '+.2f', ' %')} | "
-                f"{spread([100 * s for s in f.slow_max], '+.2f', ' %')} | "
-                f"{spread(f.low_rate, ',.0f')} | {full} |"
+                f"{spread(f.cpu_low, '.3f')} | {spread(f.low_rate, ',.0f')} | {full} |"
             )
+        out += [
+            "",
+            "| profiler | slowdown @1 kHz | slowdown @max | "
+            "slowdown @1 kHz (target CPU time) | slowdown @max (target CPU time) |",
+            "|---|---|---|---|---|",
+        ]
+        for name in names:
+            f = figures.get((depth, name), Figures())
+            cells = [
+                spread([100 * s for s in values], "+.2f", " %")
+                for values in (f.slow_low, f.slow_max, f.slow_low_cpu, f.slow_max_cpu)
+            ]
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        floor = noise_floor(figures, depth)
+        if floor is not None:
+            out += [
+                "",
+                f"Noise floor: an unprofiled run differs from its neighbouring unprofiled runs "
+                f"by {100 * floor[0]:.2f} % (median absolute difference; "
+                f"{100 * floor[1]:.2f} % by CPU time) over {floor[2]} runs.",
+            ]
         out.append("")
     rss = rss_figures(runs)
     if rss:
@@ -799,11 +908,22 @@ def verdicts(
             f"{'met' if times >= 2 else 'NOT met'} (target at least  2x)."
         )
     for depth in depths:
-        slow = median(figures.get((depth, "pysampler"), Figures()).slow_low)
+        mine = figures.get((depth, "pysampler"), Figures())
+        slow, slow_cpu = median(mine.slow_low), median(mine.slow_low_cpu)
         if slow is not None:
+            by_cpu = fmt(None if slow_cpu is None else 100 * slow_cpu, "+.2f", " %")
+            floor = noise_floor(figures, depth)
+            noise = ""
+            if floor is not None:
+                noise = f"; identical unprofiled runs differ by {100 * floor[0]:.2f} % here, " + (
+                    "so this run cannot resolve 1 %"
+                    if floor[0] >= 0.01
+                    else "small enough to resolve 1 %"
+                )
             out.append(
-                f"- pysampler's slowdown at 1 kHz, depth {depth}: {100 * slow:+.2f} %: "
-                f"{'met' if slow < 0.01 else 'NOT met'} (target < 1 %)."
+                f"- pysampler's slowdown at 1 kHz, depth {depth}: {100 * slow:+.2f} % "
+                f"(by the target's CPU time {by_cpu}): "
+                f"{'met' if slow < 0.01 else 'NOT met'} (target < 1 %){noise}."
             )
     short, long = rss.get("pysampler", (None, None))
     if short is not None and long is not None and short.maxrss_kb:

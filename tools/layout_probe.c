@@ -409,6 +409,20 @@ main(void)
 
     thread_name_fields();
 
+    /* Markers */
+#if PY_VERSION_HEX < 0x03090000
+    FIELD(runtime_gc_collecting, offsetof(_PyRuntimeState, gc.collecting));
+    ABSENT(interp_gc_collecting);
+#else
+    ABSENT(runtime_gc_collecting);
+    FIELD(interp_gc_collecting, offsetof(PyInterpreterState, gc.collecting));
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+    FIELD(frame_is_entry, offsetof(_PyInterpreterFrame, is_entry));
+#else
+    ABSENT(frame_is_entry);
+#endif
+
 #if PY_VERSION_HEX >= 0x030B0000
     /* Inline caches and specialization (3.11+). */
     for (int op = 0; op < 256; op++) {

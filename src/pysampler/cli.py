@@ -134,6 +134,14 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         "--opcodes", action="store_true", help="record each frame's bytecode instruction"
     )
     group.add_argument(
+        "--native",
+        action="store_true",
+        help="a <native> frame where C code sits between Python frames (3.11+)",
+    )
+    group.add_argument(
+        "--no-gc", dest="gc", action="store_false", help="no <GC> frame while the collector runs"
+    )
+    group.add_argument(
         "--blocking",
         action="store_true",
         help="stop the target around each sample for exact stacks (slower; never the default)",
@@ -198,6 +206,14 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--opcodes", action="store_true", help="show the bytecode instruction each frame runs"
     )
+    dump.add_argument(
+        "--native",
+        action="store_true",
+        help="a <native> frame where C code sits between Python frames (3.11+)",
+    )
+    dump.add_argument(
+        "--no-gc", dest="gc", action="store_false", help="no <GC> frame while the collector runs"
+    )
     dump.add_argument("--json", action="store_true", help="print the snapshot as JSON")
     dump.add_argument(
         "--color",
@@ -224,6 +240,8 @@ def _sampler_options(args: argparse.Namespace) -> dict[str, Any]:
         "all_threads": args.all_threads,
         "mode": args.mode,
         "opcodes": args.opcodes,
+        "native": args.native,
+        "gc": args.gc,
         "blocking": args.blocking,
     }
 
@@ -286,7 +304,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 def _dump(args: argparse.Namespace) -> int:
     with Unwinder(args.pid) as unwinder:
-        snapshot = unwinder.snapshot(opcodes=args.opcodes)
+        snapshot = unwinder.snapshot(opcodes=args.opcodes, native=args.native, gc=args.gc)
         target = unwinder.target
     if args.json:
         json.dump(snapshot_to_json(snapshot, target), sys.stdout, indent=2)

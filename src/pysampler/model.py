@@ -36,6 +36,11 @@ class FrameKind(enum.IntEnum):
     NATIVE = 1
     GC = 2
 
+    @property
+    def marker_name(self) -> str:
+        """How a marker frame is named (as CPython's profiler names it)."""
+        return {FrameKind.NATIVE: "<native>", FrameKind.GC: "<GC>"}.get(self, "")
+
 
 @attrs.frozen
 class PythonVersion:

@@ -14,7 +14,7 @@ A :class:`Profile` holds what a sampling session collected, as tables of
 
 Frames of kind :attr:`~pysampler.model.FrameKind.NATIVE` or
 :attr:`~pysampler.model.FrameKind.GC` are markers: their code id means
-nothing, they are labelled ``<native>`` / ``<gc>`` in file ``~``.
+nothing, they are labelled ``<native>`` / ``<GC>`` in file ``~``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 MARKER_FILENAME = "~"
-"""The file name of marker frames (``<native>``, ``<gc>``), as pstats spells built-ins."""
+"""The file name of marker frames (``<native>``, ``<GC>``), as pstats spells built-ins."""
 
 _FRAME_KINDS = frozenset(kind.value for kind in FrameKind)
 
@@ -548,7 +548,7 @@ class Profile:
         return FrameKind(self.frames.kind[frame_id])
 
     def is_marker(self, frame_id: int) -> bool:
-        """The frame marks time outside Python code (``<native>``, ``<gc>``)."""
+        """The frame marks time outside Python code (``<native>``, ``<GC>``)."""
         return self.frames.kind[frame_id] != FrameKind.PYTHON
 
     def frame_filename(self, frame_id: int) -> str:
@@ -558,9 +558,9 @@ class Profile:
         return self.strings[self.codes.filename[self.frames.code[frame_id]]]
 
     def frame_qualname(self, frame_id: int) -> str:
-        """The qualified name of a frame's function; ``<native>``/``<gc>`` for markers."""
+        """The qualified name of a frame's function; ``<native>``/``<GC>`` for markers."""
         if self.is_marker(frame_id):
-            return f"<{self.frame_kind(frame_id).name.lower()}>"
+            return self.frame_kind(frame_id).marker_name
         return self.strings[self.codes.qualname[self.frames.code[frame_id]]]
 
     def frame_lineno(self, frame_id: int) -> int | None:

@@ -71,6 +71,9 @@ class Sampler:
             running), ``gil`` (the one holding the GIL) or ``exception``
             (those handling an exception).
         opcodes: record each frame's bytecode instruction.
+        native: a ``<native>`` frame where C code sits between Python frames
+            (3.11 and newer record where that happens).
+        gc: a ``<GC>`` frame on the thread running the garbage collector.
         blocking: stop the target around each sample, for exact stacks.
         collectors: more collectors that receive the same batches.
         on_progress: called from the drain thread with live figures.
@@ -85,6 +88,8 @@ class Sampler:
         all_threads: bool = False,
         mode: str = "wall",
         opcodes: bool = False,
+        native: bool = False,
+        gc: bool = True,
         blocking: bool = False,
         collectors: Sequence[Collector[object]] = (),
         on_progress: Callable[[Progress], None] | None = None,
@@ -103,6 +108,8 @@ class Sampler:
         self.all_threads = all_threads
         self.mode = mode
         self.opcodes = opcodes
+        self.native = native
+        self.gc = gc
         self.blocking = blocking
         self._stack = StackCollector()
         self._collectors: list[Collector[object]] = [self._stack, *collectors]
@@ -176,6 +183,8 @@ class Sampler:
         config.mode = MODES[self.mode]
         config.all_threads = self.all_threads
         config.opcodes = self.opcodes
+        config.native = self.native
+        config.gc = self.gc
         config.blocking = self.blocking
         self._drainer = threading.Thread(
             target=self._drain_loop, name="pysampler-drain", daemon=True

@@ -114,12 +114,22 @@ class Unwinder:
         """Close the unwinder."""
         self.close()
 
-    def snapshot(self, *, opcodes: bool = False, cpu_state: bool = True) -> Snapshot:
+    def snapshot(
+        self,
+        *,
+        opcodes: bool = False,
+        cpu_state: bool = True,
+        native: bool = False,
+        gc: bool = False,
+    ) -> Snapshot:
         """Read every interpreter, thread and stack of the target now.
 
         Args:
             opcodes: also read the opcode each frame is executing.
             cpu_state: read each thread's scheduler state (the ON_CPU bit).
+            native: add a ``<native>`` frame where C code sits between
+                Python frames (3.11+).
+            gc: add a ``<GC>`` frame to the thread running the collector.
 
         Raises:
             TargetExitedError: the target exited.
@@ -128,8 +138,11 @@ class Unwinder:
         if self._handle is None:
             msg = "the unwinder is closed"
             raise errors.UnwindError(msg)
-        options = (lib.PS_SNAP_OPCODES if opcodes else 0) | (
-            lib.PS_SNAP_CPU_STATE if cpu_state else 0
+        options = (
+            (lib.PS_SNAP_OPCODES if opcodes else 0)
+            | (lib.PS_SNAP_CPU_STATE if cpu_state else 0)
+            | (lib.PS_SNAP_NATIVE if native else 0)
+            | (lib.PS_SNAP_GC if gc else 0)
         )
         taken = time.time()
         code = lib.ps_unwinder_snapshot(self._handle, options)
@@ -185,7 +198,7 @@ class Unwinder:
     def _frame(self, rec: Any, opcodes: bool) -> Frame:
         kind = FrameKind(rec.kind)
         if kind is not FrameKind.PYTHON:
-            return Frame(filename="~", qualname=f"<{kind.name.lower()}>", lineno=None, kind=kind)
+            return Frame(filename="~", qualname=kind.marker_name, lineno=None, kind=kind)
         filename, qualname = self._code(rec.code_id)
         opname = self._opname(rec.opcode) if opcodes else None
         base_opname = self._opname(rec.base_opcode) if opcodes else None

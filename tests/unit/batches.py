@@ -170,7 +170,7 @@ def known_batches() -> list[SampleBatch]:
     MAIN RUN PARSE                            1         3
     MAIN RUN                                  1         2
     MAIN RUN WALK_OUTER WALK_INNER PARSE      2         4
-    MAIN RUN WALK_OUTER <gc>                  2         1
+    MAIN RUN WALK_OUTER <GC>                  2         1
     (no frame)                                1         2
     MAIN RUN PARSE                            2         1
     ========================================  ========  =====

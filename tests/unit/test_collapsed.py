@@ -35,7 +35,7 @@ def test_lines_are_root_first_with_stdlib_labels_and_thread_prefix(profile: Prof
          "main.py:walk:23;parse.py:Parser.parse:7", 4),
         (f"tid:{THREAD_1};main.py:<module>:30;main.py:run:12;parse.py:Parser.parse:7", 3),
         (f"tid:{THREAD_1};main.py:<module>:30;main.py:run:12", 2),
-        (f"tid:{THREAD_2};main.py:<module>:30;main.py:run:12;main.py:walk:22;<gc>", 1),
+        (f"tid:{THREAD_2};main.py:<module>:30;main.py:run:12;main.py:walk:22;<GC>", 1),
         (f"tid:{THREAD_2};main.py:<module>:30;main.py:run:12;parse.py:Parser.parse:7", 1),
     ]  # fmt: skip
 

@@ -47,7 +47,7 @@ def test_collector_builds_one_profile_from_batches(profile: Profile) -> None:
         ("Parser.parse", "run", "<module>"): 4,
         ("run", "<module>"): 2,
         ("Parser.parse", "walk", "walk", "run", "<module>"): 4,
-        ("<gc>", "walk", "run", "<module>"): 1,
+        ("<GC>", "walk", "run", "<module>"): 1,
         (): 2,
     }
     by_thread = profile.weight_by_thread_and_stack()
@@ -74,13 +74,13 @@ def test_metadata_joins_session_info_and_stats(profile: Profile) -> None:
 
 def test_frame_accessors_label_python_frames_and_markers(profile: Profile) -> None:
     leaf_of = {tuple(labels(profile, node)): node for node in profile.weight_by_stack()}
-    node = leaf_of["<gc>", "walk", "run", "<module>"]
+    node = leaf_of["<GC>", "walk", "run", "<module>"]
     gc, walk, run, module = profile.stack_frames(node)
     assert profile.frame_kind(gc) is FrameKind.GC
     assert profile.is_marker(gc)
-    assert profile.frame_function(gc) == FunctionKey("~", 0, "<gc>")
+    assert profile.frame_function(gc) == FunctionKey("~", 0, "<GC>")
     assert profile.frame_lineno(gc) is None
-    assert profile.frame(gc) == Frame(filename="~", qualname="<gc>", lineno=None, kind=FrameKind.GC)
+    assert profile.frame(gc) == Frame(filename="~", qualname="<GC>", lineno=None, kind=FrameKind.GC)
 
     assert profile.frame_function(walk) == FunctionKey("/srv/app/main.py", 20, "walk")
     assert profile.frame_lineno(walk) == WALK_OUTER[3]

@@ -18,7 +18,7 @@ MODULE = (MAIN[0], MAIN[2], MAIN[1])
 RUN_KEY = (RUN[0], RUN[2], RUN[1])
 WALK = (WALK_OUTER[0], WALK_OUTER[2], WALK_OUTER[1])
 PARSE_KEY = (PARSE[0], PARSE[2], PARSE[1])
-GC = ("~", 0, "<gc>")
+GC = ("~", 0, "<GC>")
 
 
 def load(profile: Profile, tmp_path: Path) -> pstats.Stats:
@@ -72,7 +72,7 @@ def test_pstats_prints_and_sorts_the_file(profile: Profile, tmp_path: Path) -> N
     text = out.getvalue()
     assert "main.py:10(run)" in text
     assert "parse.py:5(Parser.parse)" in text
-    assert "{gc}" in text
+    assert "{GC}" in text
 
 
 def test_time_per_sample_falls_back_to_duration_over_instants(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_table_shows_counts_percentages_and_times(profile: Profile) -> None:
         ("nsamples-cumul", "run"),
         ("cumtime", "run"),
         ("cumul-pct", "run"),
-        ("name", "<gc>"),
+        ("name", "<GC>"),
         ("filename", "<module>"),
     ],
 )

@@ -153,6 +153,7 @@ typedef struct ps_chain_link {
     uint64_t code;
     int32_t offset;          /* bytes into the bytecode, -1 unknown */
     int32_t shim;            /* a frame with no Python code of its own */
+    int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
     ps_code_entry *entry;
 } ps_chain_link;
 

@@ -527,6 +527,8 @@ static int apply_314(ps_unwinder *u, const debug_offsets_314 *d)
         return rc;
     }
     ps_layout *L = &u->layout;
+    TAKE(interp_gc_collecting, d->interpreter_state.gc + d->gc.collecting,
+         d->interpreter_state.size, 4);
     /* 3.14's table has no PyCompactUnicodeObject size; the header makes it
      * PyASCIIObject plus utf8_length and utf8. */
     TAKE(unicode_compact_size, d->unicode_object.asciiobject_size + 16, d->unicode_object.size, 0);
@@ -544,6 +546,8 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
         return rc;
     }
     ps_layout *L = &u->layout;
+    TAKE(interp_gc_collecting, d->interpreter_state.gc + d->gc.collecting,
+         d->interpreter_state.size, 4);
     uint64_t ascii = d->unicode_object.asciiobject_size;
     uint64_t compact = d->unicode_object.compactunicodeobject_size;
     if (compact != ascii + 16) {

@@ -127,7 +127,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
                 data = u->scratch;
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, NULL};
+        ps_chain_link link = {frame, 0, -1, 0, 0, NULL};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -139,6 +139,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
              * INTERPRETER (3) and CSTACK (4); 3.15 INTERPRETER (3) and
              * THREAD_STATE (4). */
             link.shim = L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack;
+            link.called_from_c = L->frame_is_entry != PS_ABSENT && data[L->frame_is_entry] != 0;
             uint64_t first = link.code + (uint64_t)L->code_adaptive;
             if (instr >= first && instr - first < (1u << 30)) {
                 link.offset = (int32_t)(instr - first);
@@ -303,13 +304,40 @@ static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry 
     }
 }
 
-/* Pass 3: frame records, leaf first. */
+static int push_marker(ps_unwinder *u, uint32_t kind)
+{
+    ps_frame_rec marker = {UINT32_MAX, kind, -1, -1, -1, -1, -1, -1, -1};
+    return ps_push_frame(u, &marker);
+}
+
+/* Whether a Python frame follows link i towards the root. */
+static int python_frame_after(const ps_unwinder *u, uint32_t i)
+{
+    for (uint32_t k = i + 1; k < u->link_count; k++) {
+        if (!u->links[k].shim) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Pass 3: frame records, leaf first; with PS_SNAP_NATIVE a marker where C
+ * code sits between two Python frames (3.12+ leave a shim frame there, 3.11
+ * flags the frame C called). */
 static int emit_frames(ps_unwinder *u, uint32_t options)
 {
     const ps_layout *L = &u->layout;
+    int native = (options & PS_SNAP_NATIVE) != 0;
     for (uint32_t i = 0; i < u->link_count; i++) {
         const ps_chain_link *link = &u->links[i];
+        int rc = PS_OK;
         if (link->shim) {
+            if (native && i > 0 && python_frame_after(u, i)) {
+                rc = push_marker(u, PS_FRAME_NATIVE);
+            }
+            if (rc != PS_OK) {
+                return rc;
+            }
             continue;
         }
         const ps_code_entry *e = link->entry;
@@ -324,7 +352,10 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
         if ((options & PS_SNAP_OPCODES) && link->offset >= 0) {
             read_instruction(u, link->code, e, &f);
         }
-        int rc = ps_push_frame(u, &f);
+        rc = ps_push_frame(u, &f);
+        if (rc == PS_OK && native && link->called_from_c && python_frame_after(u, i)) {
+            rc = push_marker(u, PS_FRAME_NATIVE);
+        }
         if (rc != PS_OK) {
             return rc;
         }

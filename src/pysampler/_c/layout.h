@@ -122,6 +122,11 @@ typedef struct ps_layout {
     int32_t long_digits;           /* ob_digit */
     int32_t long_digit_size;       /* sizeof(digit) */
     int32_t long_digit_bits;       /* PyLong_SHIFT */
+
+    /* Markers: <GC> while the collector runs, <native> at C entry frames */
+    int32_t runtime_gc_collecting; /* 3.8: _PyRuntime.gc.collecting (an int) */
+    int32_t interp_gc_collecting;  /* 3.9+: PyInterpreterState.gc.collecting */
+    int32_t frame_is_entry;        /* 3.11: _PyInterpreterFrame.is_entry (a bool) */
 } ps_layout;
 
 /* Generated tables, one per minor version; NULL when not built in. */

@@ -38,7 +38,9 @@ enum {
     PS_SNAP_OPCODES = 1,   /* read the opcode at each frame's instruction */
     PS_SNAP_CPU_STATE = 2, /* read each thread's scheduler state from /proc */
     PS_SNAP_MAIN_ONLY = 4, /* only the main thread of each interpreter */
-    PS_SNAP_GIL_ONLY = 8   /* only the thread holding the GIL */
+    PS_SNAP_GIL_ONLY = 8,  /* only the thread holding the GIL */
+    PS_SNAP_NATIVE = 16,   /* a PS_FRAME_NATIVE marker where C code called into Python */
+    PS_SNAP_GC = 32        /* a PS_FRAME_GC leaf on the GIL holder while the collector runs */
 };
 
 /* Frame kinds. */

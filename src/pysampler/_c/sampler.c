@@ -246,6 +246,12 @@ static int sample_once(ps_sampler *s, int64_t at)
     if (s->config.mode == PS_MODE_GIL) {
         options |= PS_SNAP_GIL_ONLY;
     }
+    if (s->config.native) {
+        options |= PS_SNAP_NATIVE;
+    }
+    if (s->config.gc) {
+        options |= PS_SNAP_GC;
+    }
     int frozen = s->config.blocking && freeze(pid) == 0;
     int rc = ps_unwinder_snapshot(u, options);
     if (frozen) {

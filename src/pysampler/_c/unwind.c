@@ -356,7 +356,8 @@ static int handling_exception(ps_unwinder *u, uint64_t value, uint64_t previous)
 
 /* The thread state holding the GIL (0 when free); interp_gil is the
  * interpreter's GIL pointer (3.12+) or 0. */
-static int gil_holder(ps_unwinder *u, uint64_t interp_gil, uint64_t *holder)
+static int gil_holder(ps_unwinder *u, uint64_t interp, uint64_t interp_gil, uint64_t *holder,
+                      int32_t *collecting)
 {
     const ps_layout *L = &u->layout;
     uint64_t gil = interp_gil;
@@ -365,15 +366,24 @@ static int gil_holder(ps_unwinder *u, uint64_t interp_gil, uint64_t *holder)
         gil = u->runtime + (uint64_t)L->runtime_gil_locked - (uint64_t)L->gil_locked;
     }
     if (!gil) {
+        *collecting = 0;
         return PS_OK;
     }
     int32_t locked = 0;
-    ps_segment segs[2] = {
+    ps_segment segs[3] = {
         {gil + (uint64_t)L->gil_locked, &locked, sizeof locked},
         {gil + (uint64_t)L->gil_last_holder, holder, sizeof *holder},
     };
-    if (ps_read_many(&u->reader, segs, 2) != 2) {
+    int n = 2;
+    *collecting = 0;
+    if (L->interp_gc_collecting != PS_ABSENT) {
+        segs[n++] = (ps_segment){interp + (uint64_t)L->interp_gc_collecting, collecting, 4};
+    } else if (L->runtime_gc_collecting != PS_ABSENT) {
+        segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, collecting, 4};
+    }
+    if (ps_read_many(&u->reader, segs, n) != n) {
         *holder = 0;
+        *collecting = 0;
         return PS_EMEMORY;
     }
     if (locked <= 0) {
@@ -489,6 +499,13 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
         u->threads[index].status |= PS_THREAD_HAS_EXCEPTION;
     }
     uint32_t first = u->frame_count;
+    if (options & PS_SNAP_GC) {
+        ps_frame_rec gc = {UINT32_MAX, PS_FRAME_GC, -1, -1, -1, -1, -1, -1, -1};
+        rc = ps_push_frame(u, &gc);
+        if (rc != PS_OK) {
+            return rc;
+        }
+    }
     rc = ps_walk_frames(u, tstate, frame, options);
     t = &u->threads[index];
     t->frame_start = first;
@@ -504,12 +521,13 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
 {
     const ps_layout *L = &u->layout;
     uint64_t id = 0, head = 0, main_tstate = 0, gil = 0, holder = 0;
+    int32_t collecting = 0;
     int32_t offsets[4] = {L->interp_id, L->interp_threads_head, L->interp_threads_main,
                           L->interp_gil};
     uint64_t *values[4] = {&id, &head, &main_tstate, &gil};
     int rc = read_fields(u, interp, offsets, values, 4);
     if (rc == PS_OK) {
-        rc = gil_holder(u, gil, &holder);
+        rc = gil_holder(u, interp, gil, &holder, &collecting);
     }
     if (rc != PS_OK) {
         return rc;
@@ -529,8 +547,12 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
         if (n >= PS_MAX_THREADS || !ps_plausible_pointer(tstate)) {
             return PS_ECORRUPT;
         }
-        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident, options,
-                         &tstate);
+        uint32_t thread_options = options;
+        if (!(collecting > 0 && holder == tstate)) {
+            thread_options &= ~(uint32_t)PS_SNAP_GC;
+        }
+        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident,
+                         thread_options, &tstate);
         if (rc != PS_OK || only) {
             return rc;
         }

@@ -8,7 +8,7 @@ summed sample weight::
 Frames are labelled as the stdlib sampling profiler labels them,
 ``filename:qualname:lineno`` with the base name of the file and the line
 the frame was executing (0 when unknown); markers are their bare name
-(``<gc>``, ``<native>``).  ``;`` in a label becomes ``,`` and line breaks
+(``<GC>``, ``<native>``).  ``;`` in a label becomes ``,`` and line breaks
 become spaces, so every line parses.  With ``thread_prefix`` (the default,
 as in the stdlib tool) each stack starts with ``tid:<thread ident>``.
 Samples without any frame are left out: the counts sum to the samples that

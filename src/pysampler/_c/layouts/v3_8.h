@@ -96,6 +96,9 @@ static const ps_layout ps_layout_v3_8 = {
     .long_digits               = 24,
     .long_digit_size           = 4,
     .long_digit_bits           = 30,
+    .runtime_gc_collecting     = 544,
+    .interp_gc_collecting      = PS_ABSENT,
+    .frame_is_entry            = PS_ABSENT,
 };
 
 static const char *const ps_opnames_v3_8[256] = {
