@@ -337,7 +337,7 @@ class ProfileDelta:
                 thread_id=_typed("Q", batch.thread_id, "thread id"),
                 native_id=_typed("Q", batch.thread_native_id, "thread native id"),
                 interpreter=_typed("q", batch.thread_interpreter, "thread interpreter"),
-                name=array("i", [-1]) * len(batch.thread_id),
+                name=_typed("i", batch.thread_name, "thread name"),
             ),
             samples=SampleTable(
                 time_ns=_typed("q", batch.sample_time_ns, "sample time"),

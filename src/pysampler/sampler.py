@@ -30,7 +30,7 @@ __all__ = ["MODES", "Progress", "Sampler"]
 MODES = {"wall": 0, "cpu": 1, "gil": 2, "exception": 3}
 _ENDED_BY = {1: "stopped", 2: "exited", 3: "failed"}
 _DRAIN_EVERY = 0.05
-_THREAD = struct.Struct("=QQq")
+_THREAD = struct.Struct("=QQqq")
 _FRAME = struct.Struct("=IIiiiiii")
 _NODE = struct.Struct("=II")
 _CODE = struct.Struct("=IIi")
@@ -368,6 +368,7 @@ def _to_batch(b: Any) -> SampleBatch:
         thread_id=col(threads, 0, "Q"),
         thread_native_id=col(threads, 1, "Q"),
         thread_interpreter=col(threads, 2, "q"),
+        thread_name=col(threads, 3, "q"),
         sample_time_ns=_column(b.sample_time_ns, b.sample_count, "q"),
         sample_thread=_column(b.sample_thread, b.sample_count, "I"),
         sample_stack=_column(b.sample_stack, b.sample_count, "I"),

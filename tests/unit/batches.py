@@ -145,6 +145,7 @@ class BatchBuilder:
                 "Q", [1000 + i for i in range(thread_first, thread_first + len(threads))]
             ),
             thread_interpreter=column("q", [0] * len(threads)),
+            thread_name=column("q", [-1] * len(threads)),
             sample_time_ns=column("q", [s[0] for s in samples]),
             sample_thread=column("I", [s[1] for s in samples]),
             sample_stack=column("I", [s[2] for s in samples]),

@@ -189,6 +189,7 @@ typedef struct ps_thread_entry {
     uint64_t thread_id;
     uint64_t native_id;
     int64_t interpreter_id;
+    int64_t name_id;          /* threading name as a string id, -1 unknown */
 } ps_thread_entry;
 
 typedef struct ps_frame_entry {

@@ -129,7 +129,9 @@ static uint64_t hash_thread(const void *p)
 
 static int same_thread(const void *a, const void *b)
 {
-    return memcmp(a, b, sizeof(ps_thread_entry)) == 0;
+    const ps_thread_entry *x = a, *y = b;
+    return x->thread_id == y->thread_id && x->native_id == y->native_id &&
+           x->interpreter_id == y->interpreter_id;
 }
 
 struct ps_sampler {
@@ -181,6 +183,16 @@ static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
     }
 }
 
+/* A thread seen for the first time: its threading name, read once. */
+static void name_new_thread(ps_sampler *s, ps_thread_entry *entry)
+{
+    uint32_t count = 0, string_id;
+    if (ps_unwinder_thread_names(s->u, &count) == PS_OK &&
+        ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) == PS_OK) {
+        entry->name_id = string_id;
+    }
+}
+
 /* Intern one thread's stack (frames leaf first) and record a sample; a
  * thread with no Python frame (starting or ending) gives none. */
 static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *frames, int64_t at)
@@ -188,9 +200,13 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     if (t->frame_count == 0) {
         return PS_OK;
     }
-    ps_thread_entry te = {t->thread_id, t->native_id, t->interpreter_id};
+    ps_thread_entry te = {t->thread_id, t->native_id, t->interpreter_id, -1};
     ps_sample sample = {at, 0, 0, t->status, 0};
+    uint32_t known = s->threads.count;
     int rc = intern(&s->threads, &s->thread_index, &te, hash_thread, same_thread, &sample.thread);
+    if (rc == PS_OK && s->threads.count > known) {
+        name_new_thread(s, vec_at(&s->threads, sample.thread));
+    }
     for (uint32_t k = t->frame_count; rc == PS_OK && k > 0; k--) {
         const ps_frame_rec *f = &frames[t->frame_start + k - 1];
         ps_frame_entry fe = {f->code_id, f->kind, f->lineno, f->end_lineno, f->col, f->end_col,

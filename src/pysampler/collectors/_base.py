@@ -81,6 +81,8 @@ class SampleBatch:
     thread_id: array[int]
     thread_native_id: array[int]
     thread_interpreter: array[int]
+    thread_name: array[int]
+    """A string id per thread: its ``threading`` name; -1 where unknown."""
     sample_time_ns: array[int]
     sample_thread: array[int]
     sample_stack: array[int]
