@@ -152,7 +152,9 @@ def test_modes_keep_the_right_threads(
     sampled = {int(profile.threads.thread_id[i]) for i in set(profile.samples.thread)}
     idents = {known_target.expected(name)["ident"] for name in expected}
     assert sampled == idents
-    assert profile.sample_count >= 200 * len(expected)
+    # At least a quarter of the instants found each expected thread (a busy
+    # machine may leave the busy thread waiting for a CPU now and then).
+    assert profile.sample_count >= 0.25 * profile.metadata.taken * len(expected)
 
 
 def test_main_thread_only_by_default(known_target: KnownTarget) -> None:
