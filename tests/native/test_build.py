@@ -56,3 +56,15 @@ def test_generated_layouts_match_installed_headers() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_version_table_matches_the_code() -> None:
+    """The README's table of versions is generated from the C core's support."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "version_table.py"), "--check", "README.md"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

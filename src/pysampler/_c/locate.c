@@ -318,3 +318,12 @@ int ps_setup_layout(ps_unwinder *u)
     u->opnames = ps_opnames_for(t->major, t->minor);
     return PS_OK;
 }
+
+int32_t ps_version_support(int32_t major, int32_t minor)
+{
+    int32_t how = ps_layout_for(major, minor) ? 1 : 0;
+    if (major == 3 && minor >= 13 && minor <= 15) {
+        how |= 2; /* debugoffsets.c mirrors the tables of 3.13, 3.14 and 3.15 */
+    }
+    return how;
+}

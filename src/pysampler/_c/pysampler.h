@@ -140,6 +140,10 @@ int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *
 
 const char *ps_unwinder_error(const ps_unwinder *u);
 const char *ps_error_name(int code);
+
+/* How the core reads CPython major.minor: bit 1, a layout table generated
+ * from that version's headers; bit 2, its _Py_DebugOffsets. 0: not at all. */
+int32_t ps_version_support(int32_t major, int32_t minor);
 const char *ps_core_version(void);
 
 /* ---- sampling sessions (sampler.c) ------------------------------------------ */
