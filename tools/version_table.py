@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pythons import installed  # noqa: E402
+from pythons import installed
 
-from pysampler._versions import table  # noqa: E402
+from pysampler._versions import table
 
 BEGIN = "<!-- version-table: begin (tools/version_table.py) -->"
 END = "<!-- version-table: end -->"

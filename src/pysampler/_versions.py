@@ -55,8 +55,8 @@ def supported() -> list[VersionSupport]:
 def table(tested: Iterable[str] = ()) -> str:
     """The README's version table; ``tested`` are the versions the tests ran on."""
     tested_by_minor: dict[int, list[str]] = {}
-    for version in tested:
-        tested_by_minor.setdefault(int(version.split(".")[1]), []).append(version)
+    for label in tested:
+        tested_by_minor.setdefault(int(label.split(".")[1]), []).append(label)
     rows = [
         "| CPython | Struct offsets from | Line table | Thread id (TID) | Tested here |",
         "|---|---|---|---|---|",
