@@ -276,3 +276,19 @@ def test_sigterm_to_attach_writes_the_output(tmp_path: Path) -> None:
         target.wait()
     assert profiler.returncode == 0, err
     assert sum(int(line.rsplit(" ", 1)[1]) for line in out.read_text().splitlines()) > 300
+
+
+def process_state(pid: int) -> str:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rfind(")") + 2]
+
+
+def test_blocking_mode_samples_and_lets_the_target_go(known_target: KnownTarget) -> None:
+    sampler = Sampler(known_target.pid, all_threads=True, blocking=True, duration=0.5).start()
+    sampler.wait(timeout=30)
+    profile = sampler.stop()
+    idents = {int(profile.threads.thread_id[i]) for i in set(profile.samples.thread)}
+    assert idents == {int(ident) for ident in known_target.report["threads"]}
+    # Stopped only around each sample: running again afterwards.
+    time.sleep(0.1)
+    assert process_state(known_target.pid) in "RS"
