@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysampler import __version__, renderers
+from pysampler._difftable import format_diff_table, regressions_over
 from pysampler._dump import DumpStyle, format_dump
 from pysampler._serde import snapshot_to_json
 from pysampler._session import OutputChoice, record, summary_line, write_output
 from pysampler.collectors import Collector
+from pysampler.diff import DiffProfile
 from pysampler.errors import PySamplerError
 from pysampler.profile import Profile
 from pysampler.renderers.pstats import DEFAULT_LIMIT, SORT_ORDERS
@@ -196,6 +198,33 @@ def _parser() -> argparse.ArgumentParser:
     _add_output_options(replay)
     replay.set_defaults(run=_replay)
 
+    diff = commands.add_parser(
+        "diff",
+        help="compare two saved profiles: what got slower, faster, or disappeared",
+        description="Compare CURRENT against BASELINE (profiles saved with --binary). "
+        "Without -o, print the largest regressions and improvements; with -o FILE, "
+        "write a differential flamegraph.",
+    )
+    diff.add_argument("baseline", metavar="BASELINE", help="the profile to compare against")
+    diff.add_argument("current", metavar="CURRENT", help="the profile to judge")
+    diff.add_argument("-o", "--output", metavar="PATH", help="write a differential flamegraph")
+    diff.add_argument("-l", "--limit", type=int, default=10, help="rows per list (default: 10)")
+    diff.add_argument(
+        "--min-share",
+        type=float,
+        default=1.0,
+        metavar="PCT",
+        help="leave out functions under PCT %% of both runs' time (default: 1)",
+    )
+    diff.add_argument(
+        "--fail-over",
+        type=float,
+        metavar="PCT",
+        help="exit with status 3 when a function got slower by more than PCT %% "
+        "(a new function counts), to gate CI",
+    )
+    diff.set_defaults(run=_diff)
+
     dump = commands.add_parser(
         "dump",
         help="print the current stack of every thread of a running process",
@@ -299,6 +328,35 @@ def _replay(args: argparse.Namespace) -> int:
     written = renderers.emit(choice.renderer, profile, choice.output)
     if written is not None:
         print(f"pysampler: wrote {written}", file=sys.stderr)
+    return 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    baseline = Profile.load(args.baseline)
+    current = Profile.load(args.current)
+    for name, profile in ((args.baseline, baseline), (args.current, current)):
+        if profile.metadata.truncated:
+            print(
+                f"pysampler: warning: {name} ends early; comparing what it holds", file=sys.stderr
+            )
+    comparison = DiffProfile.compare(baseline, current)
+    min_share = args.min_share / 100.0
+    if args.output is not None:
+        renderer = renderers.get("diff-flamegraph")(baseline=baseline)
+        written = renderers.emit(renderer, current, args.output)
+        if written is not None:
+            print(f"pysampler: wrote {written}", file=sys.stderr)
+    else:
+        sys.stdout.write(format_diff_table(comparison, limit=args.limit, min_share=min_share))
+    if args.fail_over is not None:
+        over = regressions_over(comparison, args.fail_over, min_share)
+        if over:
+            print(
+                f"pysampler: {len(over)} function(s) slower by more than {args.fail_over:g}%: "
+                + "; ".join(over),
+                file=sys.stderr,
+            )
+            return 3
     return 0
 
 

@@ -8,11 +8,13 @@ session to a file as it goes.
 
 from pysampler.collectors._base import Collector, SampleBatch, SessionInfo, SessionStats
 from pysampler.collectors.binary import BinaryCollector
+from pysampler.collectors.diff import DiffCollector
 from pysampler.collectors.stack import StackCollector
 
 __all__ = [
     "BinaryCollector",
     "Collector",
+    "DiffCollector",
     "SampleBatch",
     "SessionInfo",
     "SessionStats",

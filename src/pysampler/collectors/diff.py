@@ -1,0 +1,34 @@
+"""DiffCollector: a sampling session compared against a baseline as it ends."""
+
+from __future__ import annotations
+
+from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
+from pysampler.collectors.stack import StackCollector
+from pysampler.diff import DiffProfile
+from pysampler.profile import Profile
+
+__all__ = ["DiffCollector"]
+
+
+class DiffCollector:
+    """Collects a profile like :class:`StackCollector` and compares it with ``baseline``.
+
+    Implements ``Collector[DiffProfile]``.
+    """
+
+    def __init__(self, baseline: Profile) -> None:
+        """Compare against ``baseline`` (for instance ``Profile.load(path)``)."""
+        self.baseline = baseline
+        self._stack = StackCollector()
+
+    def start(self, info: SessionInfo, /) -> None:
+        """Sampling is about to start."""
+        self._stack.start(info)
+
+    def add(self, batch: SampleBatch, /) -> None:
+        """Take one batch."""
+        self._stack.add(batch)
+
+    def finish(self, stats: SessionStats, /) -> DiffProfile:
+        """The session's profile against the baseline."""
+        return DiffProfile.compare(self.baseline, self._stack.finish(stats))
