@@ -88,6 +88,9 @@ typedef struct ps_code_entry {
     unsigned char *linetable;
     size_t linetable_len;
     uint64_t checked;         /* the snapshot serial it was last found valid in */
+    int64_t checked_ns;       /* and when (CLOCK_MONOTONIC_COARSE) */
+    int32_t memo_offset;      /* the last offset looked up in the line table, -2 none */
+    int32_t memo_lineno, memo_end_lineno, memo_col, memo_end_col;
 } ps_code_entry;
 
 typedef struct ps_code_cache {
@@ -199,6 +202,13 @@ struct ps_unwinder {
     unsigned char *batch;        /* vectored reads land here */
     size_t batch_size;
     int32_t code_window_at, code_window_size;
+    int64_t now_ns;              /* CLOCK_MONOTONIC_COARSE at this snapshot */
+
+    /* What stays put between snapshots, re-read now and then (unwind.c). */
+    uint64_t runtime_interp, runtime_main_ident;
+    int64_t runtime_read_ns;     /* when those were read; 0 never */
+    uint64_t last_gil;           /* the interpreter's GIL address last time */
+    uint64_t last_main_tstate;   /* and its main thread state */
 
     /* Python thread names (threadnames.c), sorted by thread_id. */
     ps_thread_name *names;

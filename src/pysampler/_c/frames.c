@@ -13,6 +13,11 @@
 #include "core.h"
 
 #define PS_BATCH_FRAMES 512
+#define PS_MAX_SPAN (64 * 1024)
+#define PS_MAX_RUNS 32
+/* How long a code object found valid is trusted without reading it again:
+ * a code object is replaced at the same address only after it was freed. */
+#define PS_CODE_RECHECK_NS 20000000
 
 /* The cached chain of the thread whose PyThreadState is at tstate. */
 static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
@@ -67,6 +72,59 @@ static int push_link(ps_unwinder *u, const ps_chain_link *link)
     return PS_OK;
 }
 
+/* The predicted frames [from, from + n) as a few spans of memory, when they
+ * sit close together (3.11+ keep frames on data-stack chunks): one range
+ * costs the kernel far less than one range per frame.  Frames near each
+ * other form a run; all runs are read in one vectored read. */
+static int read_runs(ps_unwinder *u, const ps_thread_frames *c, uint32_t from, uint32_t n,
+                     size_t size)
+{
+    uint64_t lo[PS_MAX_RUNS], hi[PS_MAX_RUNS];
+    uint32_t run_of[PS_BATCH_FRAMES];
+    int runs = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t a = c->addrs[from + i];
+        int r = runs - 1;
+        if (r >= 0) {
+            uint64_t new_lo = a < lo[r] ? a : lo[r], new_hi = a > hi[r] ? a : hi[r];
+            if (new_hi - new_lo + size <= PS_MAX_SPAN) {
+                lo[r] = new_lo;
+                hi[r] = new_hi;
+                run_of[i] = (uint32_t)r;
+                continue;
+            }
+        }
+        if (runs == PS_MAX_RUNS) {
+            return 0;
+        }
+        lo[runs] = hi[runs] = a;
+        run_of[i] = (uint32_t)runs++;
+    }
+    if (n < 4 || (uint32_t)runs * 4 > n) {
+        return 0; /* scattered frames (3.8-3.10 heap objects): one range each is better */
+    }
+    size_t frames_at = (size_t)n * size, total = 0, at[PS_MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        at[r] = frames_at + total;
+        total += (size_t)(hi[r] - lo[r]) + size;
+    }
+    if (ps_ensure_batch(u, frames_at + total) != PS_OK) {
+        return 0;
+    }
+    ps_segment segs[PS_MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        segs[r] = (ps_segment){lo[r], u->batch + at[r], (size_t)(hi[r] - lo[r]) + size};
+    }
+    if (ps_read_many(&u->reader, segs, runs) != runs) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t r = run_of[i];
+        memcpy(u->batch + (size_t)i * size, u->batch + at[r] + (c->addrs[from + i] - lo[r]), size);
+    }
+    return 1;
+}
+
 /* Read the predicted frames from index `from` on into the batch buffer;
  * returns how many were read whole. */
 static uint32_t read_predicted(ps_unwinder *u, const ps_thread_frames *c, uint32_t from)
@@ -77,6 +135,9 @@ static uint32_t read_predicted(ps_unwinder *u, const ps_thread_frames *c, uint32
         n = PS_BATCH_FRAMES;
     }
     size_t size = (size_t)L->frame_size;
+    if (read_runs(u, c, from, n, size)) {
+        return n;
+    }
     if (ps_ensure_batch(u, (size_t)n * size) != PS_OK) {
         return 0;
     }
@@ -220,11 +281,16 @@ static int resolve_codes(ps_unwinder *u)
         ps_code_entry *e = NULL;
         if (link && !link->shim) {
             e = ps_code_cache_find(&u->codes, link->code);
-            if (e && e->checked != u->serial) {
+            if (e && e->checked != u->serial && u->now_ns - e->checked_ns < PS_CODE_RECHECK_NS) {
+                /* A frame refers to it, so the code object is alive; one
+                 * checked this recently is trusted to be the same object. */
+                e->checked = u->serial;
+            } else if (e && e->checked != u->serial) {
                 if (ps_ensure_batch(u, (size_t)(n + 1) * wsize) != PS_OK) {
                     return PS_ENOMEM;
                 }
                 e->checked = u->serial;
+                e->checked_ns = u->now_ns;
                 segs[n].addr = link->code + (uint64_t)u->code_window_at;
                 segs[n].len = wsize;
                 pending[n++] = e;
@@ -261,6 +327,7 @@ static int resolve_codes(ps_unwinder *u)
                 break;
             }
             e->checked = u->serial;
+            e->checked_ns = u->now_ns;
         }
     }
     u->link_count = usable;
@@ -340,15 +407,24 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
             }
             continue;
         }
-        const ps_code_entry *e = link->entry;
+        ps_code_entry *e = link->entry;
         ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, link->offset, -1, -1};
-        ps_location loc;
-        ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len, e->firstlineno,
-                            link->offset, &loc);
-        f.lineno = loc.lineno;
-        f.end_lineno = loc.end_lineno;
-        f.col = loc.col;
-        f.end_col = loc.end_col;
+        /* Callers sit at the same call site sample after sample: remember
+         * the last lookup of each code object. */
+        if (e->memo_offset != link->offset) {
+            ps_location loc;
+            ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len,
+                                e->firstlineno, link->offset, &loc);
+            e->memo_offset = link->offset;
+            e->memo_lineno = loc.lineno;
+            e->memo_end_lineno = loc.end_lineno;
+            e->memo_col = loc.col;
+            e->memo_end_col = loc.end_col;
+        }
+        f.lineno = e->memo_lineno;
+        f.end_lineno = e->memo_end_lineno;
+        f.col = e->memo_col;
+        f.end_col = e->memo_end_col;
         if ((options & PS_SNAP_OPCODES) && link->offset >= 0) {
             read_instruction(u, link->code, e, &f);
         }

@@ -134,6 +134,14 @@ static int same_thread(const void *a, const void *b)
            x->interpreter_id == y->interpreter_id;
 }
 
+/* The last stack recorded for a thread, root first, with its node ids:
+ * the next sample of that thread mostly repeats it from the root. */
+typedef struct last_stack {
+    ps_frame_entry *frames;
+    uint32_t *nodes;
+    uint32_t count, capacity;
+} last_stack;
+
 struct ps_sampler {
     ps_unwinder *u;
     ps_sampler_config config;
@@ -149,6 +157,7 @@ struct ps_sampler {
     uint64_t taken, failed, late;
     int64_t start_ns, elapsed_ns;
     vec samples, threads, frames, nodes;
+    vec last_stacks;          /* last_stack per thread entry */
     id_index thread_index, frame_index, node_index;
     uint32_t threads_sent, frames_sent, nodes_sent, codes_sent, strings_sent;
 };
@@ -207,16 +216,45 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     if (rc == PS_OK && s->threads.count > known) {
         name_new_thread(s, vec_at(&s->threads, sample.thread));
     }
-    for (uint32_t k = t->frame_count; rc == PS_OK && k > 0; k--) {
+    while (rc == PS_OK && s->last_stacks.count < s->threads.count) {
+        last_stack empty = {NULL, NULL, 0, 0};
+        rc = vec_push(&s->last_stacks, &empty);
+    }
+    last_stack *last = rc == PS_OK ? vec_at(&s->last_stacks, sample.thread) : NULL;
+    if (last && last->capacity < t->frame_count) {
+        uint32_t capacity = t->frame_count * 2;
+        ps_frame_entry *frames_copy = realloc(last->frames, capacity * sizeof *frames_copy);
+        uint32_t *nodes = frames_copy ? realloc(last->nodes, capacity * sizeof *nodes) : NULL;
+        if (frames_copy) {
+            last->frames = frames_copy;
+        }
+        if (!nodes) {
+            return PS_ENOMEM;
+        }
+        last->nodes = nodes;
+        last->capacity = capacity;
+    }
+    uint32_t depth = 0, same = 1;
+    for (uint32_t k = t->frame_count; rc == PS_OK && k > 0; k--, depth++) {
         const ps_frame_rec *f = &frames[t->frame_start + k - 1];
         ps_frame_entry fe = {f->code_id, f->kind, f->lineno, f->end_lineno, f->col, f->end_col,
                              f->opcode, f->base_opcode};
+        same = same && depth < last->count && memcmp(&last->frames[depth], &fe, sizeof fe) == 0;
+        if (same) {
+            sample.stack = last->nodes[depth];
+            continue;
+        }
         uint32_t frame_id;
         rc = intern(&s->frames, &s->frame_index, &fe, hash_frame, same_frame, &frame_id);
         if (rc == PS_OK) {
             ps_stack_node node = {sample.stack, frame_id};
             rc = intern(&s->nodes, &s->node_index, &node, hash_node, same_node, &sample.stack);
         }
+        last->frames[depth] = fe;
+        last->nodes[depth] = sample.stack;
+    }
+    if (last) {
+        last->count = depth;
     }
     return rc == PS_OK ? vec_push(&s->samples, &sample) : rc;
 }
@@ -369,6 +407,7 @@ int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler
     init_vec(&s->threads, sizeof(ps_thread_entry));
     init_vec(&s->frames, sizeof(ps_frame_entry));
     init_vec(&s->nodes, sizeof(ps_stack_node));
+    init_vec(&s->last_stacks, sizeof(last_stack));
     ps_stack_node empty = {0, UINT32_MAX};
     if (vec_push(&s->nodes, &empty) != PS_OK) {
         ps_sampler_free(s);
@@ -425,6 +464,12 @@ void ps_sampler_free(ps_sampler *s)
     free(s->threads.items);
     free(s->frames.items);
     free(s->nodes.items);
+    for (uint32_t i = 0; i < s->last_stacks.count; i++) {
+        last_stack *last = vec_at(&s->last_stacks, i);
+        free(last->frames);
+        free(last->nodes);
+    }
+    free(s->last_stacks.items);
     free(s->thread_index.slots);
     free(s->frame_index.slots);
     free(s->node_index.slots);

@@ -5,9 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core.h"
+
+/* How long the runtime's interpreter list is trusted between reads. */
+#define PS_RUNTIME_REREAD_NS 100000000
 
 #ifndef PS_PACKAGE_VERSION
 #define PS_PACKAGE_VERSION "0+unknown"
@@ -267,6 +271,7 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
     e->code_units = (uint32_t)code_units;
     e->linetable = table;
     e->linetable_len = table_len;
+    e->memo_offset = -2;
     e->code_id = id;
     *out = e;
     return PS_OK;
@@ -354,44 +359,6 @@ static int handling_exception(ps_unwinder *u, uint64_t value, uint64_t previous)
     return 0;
 }
 
-/* The thread state holding the GIL (0 when free); interp_gil is the
- * interpreter's GIL pointer (3.12+) or 0. */
-static int gil_holder(ps_unwinder *u, uint64_t interp, uint64_t interp_gil, uint64_t *holder,
-                      int32_t *collecting)
-{
-    const ps_layout *L = &u->layout;
-    uint64_t gil = interp_gil;
-    *holder = 0;
-    if (L->interp_gil == PS_ABSENT && L->runtime_gil_locked != PS_ABSENT) {
-        gil = u->runtime + (uint64_t)L->runtime_gil_locked - (uint64_t)L->gil_locked;
-    }
-    if (!gil) {
-        *collecting = 0;
-        return PS_OK;
-    }
-    int32_t locked = 0;
-    ps_segment segs[3] = {
-        {gil + (uint64_t)L->gil_locked, &locked, sizeof locked},
-        {gil + (uint64_t)L->gil_last_holder, holder, sizeof *holder},
-    };
-    int n = 2;
-    *collecting = 0;
-    if (L->interp_gc_collecting != PS_ABSENT) {
-        segs[n++] = (ps_segment){interp + (uint64_t)L->interp_gc_collecting, collecting, 4};
-    } else if (L->runtime_gc_collecting != PS_ABSENT) {
-        segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, collecting, 4};
-    }
-    if (ps_read_many(&u->reader, segs, n) != n) {
-        *holder = 0;
-        *collecting = 0;
-        return PS_EMEMORY;
-    }
-    if (locked <= 0) {
-        *holder = 0;
-    }
-    return PS_OK;
-}
-
 /* Versions before 3.11 do not record a thread's TID, but thread_id is its
  * pthread_t: the address of glibc's struct pthread, which holds the TID.
  * Find where by looking for the pid in the main thread's (its TID is the
@@ -429,16 +396,18 @@ static uint64_t native_id_of(ps_unwinder *u, uint64_t pthread, uint64_t main_pth
 
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
                        uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options,
-                       uint64_t *next)
+                       int preloaded, uint64_t *next)
 {
     const ps_layout *L = &u->layout;
-    int rc = ps_ensure_scratch(u, (size_t)L->tstate_size);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    rc = ps_read(&u->reader, tstate, u->scratch, (size_t)L->tstate_size);
-    if (rc != PS_OK) {
-        return rc;
+    int rc = PS_OK;
+    if (!preloaded) {
+        rc = ps_ensure_scratch(u, (size_t)L->tstate_size);
+        if (rc == PS_OK) {
+            rc = ps_read(&u->reader, tstate, u->scratch, (size_t)L->tstate_size);
+        }
+        if (rc != PS_OK) {
+            return rc;
+        }
     }
     if (field_u64(u->scratch, L->tstate_interp) != interp) {
         return PS_ECORRUPT;
@@ -517,42 +486,112 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     return PS_OK;
 }
 
-static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident, uint32_t options)
+/* The interpreter's fields, its GIL and collector state, and (a guess from
+ * last time) its main thread state, in one vectored read. */
+typedef struct interp_view {
+    uint64_t id, head, main_tstate, gil, next, holder;
+    int32_t locked, collecting;
+    int tstate_preloaded;     /* scratch holds the main thread state */
+} interp_view;
+
+static uint64_t fixed_gil(const ps_unwinder *u)
 {
     const ps_layout *L = &u->layout;
-    uint64_t id = 0, head = 0, main_tstate = 0, gil = 0, holder = 0;
-    int32_t collecting = 0;
-    int32_t offsets[4] = {L->interp_id, L->interp_threads_head, L->interp_threads_main,
-                          L->interp_gil};
-    uint64_t *values[4] = {&id, &head, &main_tstate, &gil};
-    int rc = read_fields(u, interp, offsets, values, 4);
-    if (rc == PS_OK) {
-        rc = gil_holder(u, interp, gil, &holder, &collecting);
+    if (L->interp_gil == PS_ABSENT && L->runtime_gil_locked != PS_ABSENT) {
+        return u->runtime + (uint64_t)L->runtime_gil_locked - (uint64_t)L->gil_locked;
     }
+    return 0;
+}
+
+static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, interp_view *v)
+{
+    const ps_layout *L = &u->layout;
+    memset(v, 0, sizeof *v);
+    ps_segment segs[10];
+    int n = 0;
+    int32_t offsets[5] = {L->interp_id, L->interp_threads_head, L->interp_threads_main,
+                          L->interp_gil, L->interp_next};
+    uint64_t *values[5] = {&v->id, &v->head, &v->main_tstate, &v->gil, &v->next};
+    for (int i = 0; i < 5; i++) {
+        if (offsets[i] != PS_ABSENT) {
+            segs[n++] = (ps_segment){interp + (uint64_t)offsets[i], values[i], 8};
+        }
+    }
+    int fields = n;
+    uint64_t gil = fixed_gil(u) ? fixed_gil(u) : u->last_gil;
+    if (gil) {
+        segs[n++] = (ps_segment){gil + (uint64_t)L->gil_locked, &v->locked, 4};
+        segs[n++] = (ps_segment){gil + (uint64_t)L->gil_last_holder, &v->holder, 8};
+    }
+    if (L->interp_gc_collecting != PS_ABSENT) {
+        segs[n++] = (ps_segment){interp + (uint64_t)L->interp_gc_collecting, &v->collecting, 4};
+    } else if (L->runtime_gc_collecting != PS_ABSENT) {
+        segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, &v->collecting, 4};
+    }
+    int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) &&
+                    u->last_main_tstate && ps_ensure_scratch(u, (size_t)L->tstate_size) == PS_OK;
+    if (speculate) {
+        segs[n++] = (ps_segment){u->last_main_tstate, u->scratch, (size_t)L->tstate_size};
+    }
+    int got = ps_read_many(&u->reader, segs, n);
+    if (got < fields) {
+        return ps_plausible_pointer(interp) ? PS_EMEMORY : PS_ECORRUPT;
+    }
+    if (!fixed_gil(u) && v->gil != gil) {
+        /* The GIL moved (or this is the first look): read it where it is now. */
+        u->last_gil = v->gil;
+        ps_segment again[2] = {
+            {v->gil + (uint64_t)L->gil_locked, &v->locked, 4},
+            {v->gil + (uint64_t)L->gil_last_holder, &v->holder, 8},
+        };
+        if (v->gil && ps_read_many(&u->reader, again, 2) != 2) {
+            return PS_EMEMORY;
+        }
+        if (!v->gil) {
+            v->locked = 0;
+        }
+    } else if (got < n - speculate) {
+        return PS_EMEMORY;
+    }
+    if (v->locked <= 0) {
+        v->holder = 0;
+    }
+    v->tstate_preloaded = speculate && got == n && v->main_tstate == u->last_main_tstate;
+    u->last_main_tstate = v->main_tstate;
+    return PS_OK;
+}
+
+static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident, uint32_t options,
+                            uint64_t *next)
+{
+    interp_view v;
+    int rc = read_interpreter(u, interp, options, &v);
     if (rc != PS_OK) {
         return rc;
     }
+    *next = v.next;
     /* When only one thread is wanted and its state is known, go straight to it. */
     uint64_t only = 0;
-    if ((options & PS_SNAP_GIL_ONLY) && !((options & PS_SNAP_MAIN_ONLY) && !main_tstate)) {
-        if (!holder || ((options & PS_SNAP_MAIN_ONLY) && holder != main_tstate)) {
+    if ((options & PS_SNAP_GIL_ONLY) && !((options & PS_SNAP_MAIN_ONLY) && !v.main_tstate)) {
+        if (!v.holder || ((options & PS_SNAP_MAIN_ONLY) && v.holder != v.main_tstate)) {
             return PS_OK;
         }
-        only = holder;
-    } else if ((options & PS_SNAP_MAIN_ONLY) && main_tstate) {
-        only = main_tstate;
+        only = v.holder;
+    } else if ((options & PS_SNAP_MAIN_ONLY) && v.main_tstate) {
+        only = v.main_tstate;
     }
-    uint64_t tstate = only ? only : head;
+    uint64_t tstate = only ? only : v.head;
     for (int n = 0; tstate; n++) {
         if (n >= PS_MAX_THREADS || !ps_plausible_pointer(tstate)) {
             return PS_ECORRUPT;
         }
         uint32_t thread_options = options;
-        if (!(collecting > 0 && holder == tstate)) {
+        if (!(v.collecting > 0 && v.holder == tstate)) {
             thread_options &= ~(uint32_t)PS_SNAP_GC;
         }
-        rc = walk_thread(u, interp, tstate, (int64_t)id, holder, main_tstate, main_ident,
-                         thread_options, &tstate);
+        int preloaded = v.tstate_preloaded && tstate == v.main_tstate;
+        rc = walk_thread(u, interp, tstate, (int64_t)v.id, v.holder, v.main_tstate, main_ident,
+                         thread_options, preloaded, &tstate);
         if (rc != PS_OK || only) {
             return rc;
         }
@@ -592,19 +631,30 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     u->frame_count = 0;
     u->serial++;
     u->error[0] = '\0';
-    uint64_t interp = 0, main_ident = 0;
-    int32_t offsets[2] = {L->runtime_interpreters_head, L->runtime_main_thread};
-    uint64_t *values[2] = {&interp, &main_ident};
-    int rc = read_fields(u, u->runtime, offsets, values, 2);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    u->now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    int rc = PS_OK;
+    /* Interpreters come and go rarely: the runtime's list is re-read every
+     * PS_RUNTIME_REREAD_NS, and whenever walking it fails. */
+    if (!u->runtime_read_ns || u->now_ns - u->runtime_read_ns >= PS_RUNTIME_REREAD_NS) {
+        int32_t offsets[2] = {L->runtime_interpreters_head, L->runtime_main_thread};
+        uint64_t *values[2] = {&u->runtime_interp, &u->runtime_main_ident};
+        rc = read_fields(u, u->runtime, offsets, values, 2);
+        u->runtime_read_ns = rc == PS_OK ? u->now_ns : 0;
+    }
+    uint64_t interp = u->runtime_interp, main_ident = u->runtime_main_ident;
     for (int n = 0; rc == PS_OK && interp; n++) {
         if (n >= PS_MAX_INTERPRETERS || !ps_plausible_pointer(interp)) {
             rc = PS_ECORRUPT;
             break;
         }
-        rc = walk_interpreter(u, interp, main_ident, options);
-        if (rc == PS_OK) {
-            rc = ps_read_field(u, interp, L->interp_next, &interp);
-        }
+        rc = walk_interpreter(u, interp, main_ident, options, &interp);
+    }
+    if (rc != PS_OK) {
+        u->runtime_read_ns = 0;
+        u->last_gil = 0;
+        u->last_main_tstate = 0;
     }
     if (rc == PS_OK) {
         return PS_OK;
