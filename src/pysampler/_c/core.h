@@ -88,7 +88,6 @@ typedef struct ps_code_entry {
     unsigned char *linetable;
     size_t linetable_len;
     uint64_t checked;         /* the snapshot serial it was last found valid in */
-    int64_t checked_ns;       /* and when (CLOCK_MONOTONIC_COARSE) */
     int32_t memo_offset;      /* the last offset looked up in the line table, -2 none */
     int32_t memo_lineno, memo_end_lineno, memo_col, memo_end_col;
 } ps_code_entry;

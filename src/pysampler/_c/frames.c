@@ -15,9 +15,6 @@
 #define PS_BATCH_FRAMES 512
 #define PS_MAX_SPAN (64 * 1024)
 #define PS_MAX_RUNS 32
-/* How long a code object found valid is trusted without reading it again:
- * a code object is replaced at the same address only after it was freed. */
-#define PS_CODE_RECHECK_NS 20000000
 
 /* The cached chain of the thread whose PyThreadState is at tstate. */
 static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
@@ -281,16 +278,14 @@ static int resolve_codes(ps_unwinder *u)
         ps_code_entry *e = NULL;
         if (link && !link->shim) {
             e = ps_code_cache_find(&u->codes, link->code);
-            if (e && e->checked != u->serial && u->now_ns - e->checked_ns < PS_CODE_RECHECK_NS) {
-                /* A frame refers to it, so the code object is alive; one
-                 * checked this recently is trusted to be the same object. */
-                e->checked = u->serial;
-            } else if (e && e->checked != u->serial) {
+            /* Checked every snapshot: a code object freed and another
+             * allocated at its address within milliseconds is common at
+             * start-up (module code runs once, then goes). */
+            if (e && e->checked != u->serial) {
                 if (ps_ensure_batch(u, (size_t)(n + 1) * wsize) != PS_OK) {
                     return PS_ENOMEM;
                 }
                 e->checked = u->serial;
-                e->checked_ns = u->now_ns;
                 segs[n].addr = link->code + (uint64_t)u->code_window_at;
                 segs[n].len = wsize;
                 pending[n++] = e;
@@ -327,7 +322,6 @@ static int resolve_codes(ps_unwinder *u)
                 break;
             }
             e->checked = u->serial;
-            e->checked_ns = u->now_ns;
         }
     }
     u->link_count = usable;
