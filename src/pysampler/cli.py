@@ -106,6 +106,10 @@ _FORMAT_HELP = {
     "pstats.Stats(FILE) and snakeviz load (default)",
     "collapsed": "Brendan Gregg's folded stacks, one line per stack with its count",
     "binary": "pysampler's own streaming profile file, for replay (written as sampling goes)",
+    "flamegraph": "an interactive flamegraph: one self-contained HTML file "
+    "(default flamegraph.PID.html)",
+    "heatmap": "a folder of HTML pages showing each source file line by line with self and "
+    "total samples (default heatmap_PID/; --opcodes adds a bytecode panel)",
 }
 
 

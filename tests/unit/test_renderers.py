@@ -18,7 +18,7 @@ from pysampler.renderers.binary import BinaryRenderer
 from pysampler.renderers.collapsed import CollapsedRenderer
 from pysampler.renderers.pstats import PstatsRenderer
 
-BUILT_IN = {"binary", "collapsed", "pstats"}
+BUILT_IN = {"binary", "collapsed", "flamegraph", "heatmap", "pstats"}
 
 PLUGIN_MODULE = """
 from typing import ClassVar

@@ -1,0 +1,188 @@
+"""The flamegraph page's data: a function tree as compact, string-interned JSON.
+
+Everything the page shows comes from one JSON object (format version 1):
+
+``strings``
+    Every distinct text (function and file names, modules, group labels),
+    each once; other tables refer to them by index.
+``groups``
+    Colour groups, flat ``[label, kind]`` pairs, busiest (self weight) first;
+    kind is a :class:`~pysampler.renderers._flamegroups.GroupKind`.
+``files``
+    Flat ``[path, module, group]`` triples.
+``funcs``
+    Flat ``[qualname, file, firstlineno]`` triples.
+``nodes``
+    The :class:`~pysampler.renderers._flametree.FunctionTree` in preorder, as
+    columns: ``up`` (node number minus its parent's; 0 for the root),
+    ``func`` (-1 for the root) and ``line``, the hottest line coded
+    relative to the function's first line (``line - firstlineno + 1`` when
+    the line is at or after it, ``line - firstlineno`` when before, 0 when
+    unknown).
+``lines``
+    For nodes that ran more than one line, flat runs of
+    ``node, count, line, weight, line, weight, ...`` (at most 8 lines).
+``self``
+    Self weight per node and thread: columns ``node`` (as the difference to
+    the previous entry's node), ``thread`` and ``weight``.  Totals, and the
+    totals of one thread, are sums of these; the page computes them.
+``threads`` and ``meta``
+    The threads sampled and how the session went.
+
+No value is ever written into markup: the page parses this object and
+builds text with ``textContent`` and canvas ``fillText``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pysampler.profile import Profile
+from pysampler.renderers._flamegroups import classify, unique_labels
+from pysampler.renderers._flametree import FunctionTree
+
+__all__ = ["FORMAT_VERSION", "MAX_LINES", "flame_payload", "payload_json"]
+
+FORMAT_VERSION = 1
+"""The version of the embedded data's layout."""
+MAX_LINES = 8
+"""Lines kept per node for the tooltip."""
+
+
+class _Strings:
+    """An interning table."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        return self.ids.setdefault(text, len(self.ids))
+
+    def table(self) -> list[str]:
+        return list(self.ids)
+
+
+def _line_code(line: int, firstlineno: int) -> int:
+    if line <= 0:
+        return 0
+    offset = line - firstlineno
+    return offset + 1 if offset >= 0 else offset
+
+
+def _meta(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
+    meta = profile.metadata
+    return {
+        "pid": meta.pid,
+        "command": list(meta.command_line),
+        "python": meta.python_version,
+        "mode": meta.mode,
+        "allThreads": meta.all_threads,
+        "intervalNs": meta.interval_ns,
+        "durationNs": meta.duration_ns,
+        "startTime": meta.start_time,
+        "taken": meta.taken,
+        "failed": meta.failed,
+        "late": meta.late,
+        "endedBy": meta.ended_by,
+        "truncated": meta.truncated,
+        "samples": profile.total_weight,
+        "withFrames": tree.total[0] if len(tree) else 0,
+        "secondsPerSample": profile.seconds_per_sample,
+    }
+
+
+def _threads(profile: Profile) -> list[dict[str, Any]]:
+    threads = profile.threads
+    return [
+        {
+            "ident": f"0x{threads.thread_id[index]:x}",
+            "native": threads.native_id[index],
+            "name": profile.thread_name(index),
+        }
+        for index in range(len(threads))
+    ]
+
+
+def flame_payload(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
+    """The page's data object for ``tree``, built from ``profile``."""
+    strings = _Strings()
+    paths = sorted({function.filename for function in tree.functions})
+    sources = {path: classify(path) for path in paths}
+
+    group_self: dict[str, list[int]] = {}
+    for node in range(1, len(tree)):
+        key = sources[tree.functions[tree.function[node]].filename].key
+        weights = group_self.setdefault(key, [0, 0])
+        weights[0] += tree.self_weight[node]
+        weights[1] += tree.total[node]
+    group_keys = sorted(group_self, key=lambda key: (-group_self[key][0], -group_self[key][1], key))
+    group_index = {key: index for index, key in enumerate(group_keys)}
+    first_of_group = {source.key: source for source in sources.values()}
+    file_paths = [key[5:] for key in group_keys if key.startswith("file:")]
+    file_labels = dict(zip(file_paths, unique_labels(file_paths), strict=True))
+    groups: list[int] = []
+    for key in group_keys:
+        source = first_of_group[key]
+        label = file_labels.get(key[5:], source.label) if key.startswith("file:") else source.label
+        groups += [strings(label), int(source.kind)]
+
+    file_index = {path: index for index, path in enumerate(paths)}
+    files: list[int] = []
+    for path in paths:
+        source = sources[path]
+        files += [strings(path), strings(source.module), group_index.get(source.key, 0)]
+    funcs: list[int] = []
+    for function in tree.functions:
+        funcs += [strings(function.qualname), file_index[function.filename], function.firstlineno]
+
+    up = [0] * len(tree)
+    func = list(tree.function)
+    line = [0] * len(tree)
+    extra_lines: list[int] = []
+    for node in range(1, len(tree)):
+        up[node] = node - tree.parent[node]
+        firstlineno = tree.functions[func[node]].firstlineno
+        node_lines = tree.lines[node]
+        line[node] = _line_code(node_lines[0][0], firstlineno) if node_lines else 0
+        if len(node_lines) > 1:
+            kept = node_lines[:MAX_LINES]
+            extra_lines += [node, len(kept)]
+            for number, weight in kept:
+                extra_lines += [number, weight]
+
+    self_node: list[int] = []
+    self_thread: list[int] = []
+    self_weight: list[int] = []
+    previous = 0
+    for (node, thread), weight in tree.thread_self.items():
+        self_node.append(node - previous)
+        self_thread.append(thread)
+        self_weight.append(weight)
+        previous = node
+
+    return {
+        "version": FORMAT_VERSION,
+        "meta": _meta(profile, tree),
+        "threads": _threads(profile),
+        "strings": strings.table(),
+        "groups": groups,
+        "files": files,
+        "funcs": funcs,
+        "nodes": {"up": up, "func": func, "line": line},
+        "lines": extra_lines,
+        "self": {"node": self_node, "thread": self_thread, "weight": self_weight},
+    }
+
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    """``payload`` as JSON that can sit inside a ``<script>`` element.
+
+    ASCII only, and with ``<``, ``>`` and ``&`` escaped, so no text in it
+    can end the element or start markup.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return text.translate(_SCRIPT_SAFE)
