@@ -27,6 +27,8 @@ uncompressed length followed by a zlib stream.  A BATCH payload is::
     threads    thread_id u64, native_id u64, interpreter i64, name i32
     samples    time delta i64, thread u32, stack u32, status u32,
                weight u32 (only when sample_flags bit 0 is set)
+    renames    (only when sample_flags bit 1 is set) u32 count, then thread
+               u32 and name i32 of each thread whose name was learnt late
 
 Sample times are stored as differences from the previous sample of the
 chunk (the first from 0), and a node as its distance to its parent; zlib
@@ -94,6 +96,7 @@ CHUNK_BATCH = 2
 CHUNK_END = 3
 FLAG_ZLIB = 1
 SAMPLES_WEIGHTED = 1
+THREADS_RENAMED = 2
 
 MAX_CHUNK_BYTES = 1 << 30
 """Larger payloads are refused when reading: a corrupt length, not a chunk."""
@@ -183,7 +186,8 @@ def _encode_delta(delta: ProfileDelta) -> bytes:
             delta.thread_first,
             len(delta.threads),
             len(samples),
-            SAMPLES_WEIGHTED if weighted else 0,
+            (SAMPLES_WEIGHTED if weighted else 0)
+            | (THREADS_RENAMED if delta.renamed_thread else 0),
         ),
         _column_bytes(array("I", map(len, encoded_strings))),
         b"".join(encoded_strings),
@@ -200,6 +204,10 @@ def _encode_delta(delta: ProfileDelta) -> bytes:
     parts.append(_column_bytes(samples.status))
     if weighted:
         parts.append(_column_bytes(samples.weight))
+    if delta.renamed_thread:
+        parts.append(_column_bytes(array("I", [len(delta.renamed_thread)])))
+        parts.append(_column_bytes(delta.renamed_thread))
+        parts.append(_column_bytes(delta.renamed_name))
     return b"".join(parts)
 
 
@@ -279,6 +287,11 @@ def _decode_delta(payload: bytes) -> ProfileDelta:
         weight = cursor.column("I", sample_count)
     else:
         weight = array("I", [1]) * sample_count
+    renamed_thread, renamed_name = array("I"), array("i")
+    if sample_flags & THREADS_RENAMED:
+        (renames,) = cursor.column("I", 1)
+        renamed_thread = cursor.column("I", renames)
+        renamed_name = cursor.column("i", renames)
     cursor.finish()
     try:
         node_ids = range(node_first, node_first + node_count)
@@ -307,6 +320,8 @@ def _decode_delta(payload: bytes) -> ProfileDelta:
         thread_first=thread_first,
         threads=threads,
         samples=samples,
+        renamed_thread=renamed_thread,
+        renamed_name=renamed_name,
     )
 
 

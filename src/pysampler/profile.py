@@ -294,6 +294,10 @@ class ProfileDelta:
     thread_first: int = 0
     threads: ThreadTable = attrs.Factory(ThreadTable)
     samples: SampleTable = attrs.Factory(SampleTable)
+    renamed_thread: array[int] = attrs.Factory(lambda: array("I"))
+    """Earlier threads whose name became known: their ids..."""
+    renamed_name: array[int] = attrs.Factory(lambda: array("i"))
+    """...and their names, as string ids."""
 
     @classmethod
     def from_batch(cls, batch: SampleBatch, weights: array[int] | None = None) -> ProfileDelta:
@@ -350,6 +354,8 @@ class ProfileDelta:
                     else _typed("I", weights, "sample weight")
                 ),
             ),
+            renamed_thread=_typed("I", batch.renamed_thread, "renamed thread"),
+            renamed_name=_typed("i", batch.renamed_name, "thread name"),
         )
 
     def tables(self) -> tuple[CodeTable, FrameTable, StackTable, ThreadTable, SampleTable]:
@@ -412,6 +418,9 @@ class ProfileDelta:
         _check_lengths("sample", samples.columns())
         _check_below(samples.thread, after.threads, "a sample thread")
         _check_below(samples.stack, after.nodes, "a sample stack")
+        _check_lengths("renamed thread", {"thread": self.renamed_thread, "name": self.renamed_name})
+        _check_below(self.renamed_thread, after.threads, "a renamed thread")
+        _check_below(self.renamed_name, after.strings, "a thread name")
 
 
 @attrs.define(eq=False)
@@ -478,6 +487,8 @@ class Profile:
                 table.columns().values(), new.columns().values(), strict=True
             ):
                 column.extend(values)
+        for thread, name in zip(delta.renamed_thread, delta.renamed_name, strict=True):
+            self.threads.name[thread] = name
 
     def finish(self, stats: SessionStats) -> None:
         """Record how the session ended."""

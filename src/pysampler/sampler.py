@@ -373,4 +373,6 @@ def _to_batch(b: Any) -> SampleBatch:
         sample_thread=_column(b.sample_thread, b.sample_count, "I"),
         sample_stack=_column(b.sample_stack, b.sample_count, "I"),
         sample_status=_column(b.sample_status, b.sample_count, "I"),
+        renamed_thread=_column(b.rename_thread, b.rename_count, "I"),
+        renamed_name=_column(b.rename_name, b.rename_count, "q"),
     )

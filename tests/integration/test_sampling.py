@@ -17,6 +17,7 @@ from known_target import KnownTarget
 from pythons import Python
 
 from pysampler import Profile, Sampler
+from pysampler.collectors import BinaryCollector
 
 TARGETS = Path(__file__).resolve().parents[1] / "targets"
 CPU_SPLIT = TARGETS / "cpu_split.py"
@@ -292,3 +293,24 @@ def test_blocking_mode_samples_and_lets_the_target_go(known_target: KnownTarget)
     # Stopped only around each sample: running again afterwards.
     time.sleep(0.1)
     assert process_state(known_target.pid) in "RS"
+
+
+def test_threads_carry_their_threading_names(tmp_path: Path) -> None:
+    """Named as `threading` names them, the main thread included (sampled
+    before `threading` existed, its name is learnt later), also once saved."""
+    script = tmp_path / "named.py"
+    script.write_text(
+        "import threading, time\n"
+        "def work():\n    time.sleep(0.6)\n"
+        "t = threading.Thread(target=work, name='worker-1')\nt.start()\n"
+        "time.sleep(0.6)\nt.join()\n"
+    )
+    streamed = tmp_path / "streamed.bin"
+    sampler = Sampler.run([str(script)], all_threads=True, collectors=[BinaryCollector(streamed)])
+    sampler.wait(timeout=60)
+    profile = sampler.stop()
+    names = {profile.thread_name(i) for i in range(len(profile.threads.thread_id))}
+    assert names == {"MainThread", "worker-1"}
+    for path in (profile.save(tmp_path / "named.bin"), streamed):
+        saved = Profile.load(path)
+        assert {saved.thread_name(i) for i in range(len(saved.threads.thread_id))} == names

@@ -234,6 +234,9 @@ typedef struct ps_batch {
     uint32_t string_first, string_count;
     uint32_t *string_ends;    /* end offset of each new string in string_data */
     char *string_data;
+    uint32_t rename_count;    /* threads sent earlier whose name is now known */
+    uint32_t *rename_thread;
+    int64_t *rename_name;
 } ps_batch;
 
 /* Start sampling on a thread of its own (the GIL is never taken).  The

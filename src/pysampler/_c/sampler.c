@@ -134,6 +134,12 @@ static int same_thread(const void *a, const void *b)
            x->interpreter_id == y->interpreter_id;
 }
 
+/* A thread entry already sent whose name became known later. */
+typedef struct thread_rename {
+    uint32_t thread;
+    int64_t name;
+} thread_rename;
+
 /* The last stack recorded for a thread, root first, with its node ids:
  * the next sample of that thread mostly repeats it from the root. */
 typedef struct last_stack {
@@ -158,6 +164,9 @@ struct ps_sampler {
     int64_t start_ns, elapsed_ns;
     vec samples, threads, frames, nodes;
     vec last_stacks;          /* last_stack per thread entry */
+    vec renames;              /* thread_rename: names learnt after a thread was sent */
+    int64_t next_naming_ns;   /* when to look again for unnamed threads' names */
+    int64_t naming_every_ns;  /* doubles while nothing new is learnt */
     id_index thread_index, frame_index, node_index;
     uint32_t threads_sent, frames_sent, nodes_sent, codes_sent, strings_sent;
 };
@@ -286,6 +295,50 @@ static int freeze(int32_t pid)
     return -1;
 }
 
+/* Threads first seen before their name existed (the main thread, sampled
+ * before `threading` was imported): look again every so often. */
+#define NAMING_FIRST_NS 250000000LL
+#define NAMING_MOST_NS 8000000000LL
+
+static int name_late_threads(ps_sampler *s, int64_t at)
+{
+    if (at < s->next_naming_ns) {
+        return PS_OK;
+    }
+    if (!s->naming_every_ns) {
+        s->naming_every_ns = NAMING_FIRST_NS;
+    }
+    s->next_naming_ns = at + s->naming_every_ns;
+    int looked = 0, learnt = 0;
+    for (uint32_t i = 0; i < s->threads.count; i++) {
+        ps_thread_entry *entry = vec_at(&s->threads, i);
+        if (entry->name_id >= 0) {
+            continue;
+        }
+        uint32_t count = 0, string_id;
+        if (!looked && ps_unwinder_thread_names(s->u, &count) != PS_OK) {
+            return PS_OK;
+        }
+        looked = 1;
+        if (ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) != PS_OK) {
+            continue;
+        }
+        entry->name_id = string_id;
+        learnt = 1;
+        if (i < s->threads_sent) {
+            thread_rename rename = {i, string_id};
+            int rc = vec_push(&s->renames, &rename);
+            if (rc != PS_OK) {
+                return rc;
+            }
+        }
+    }
+    if (looked && !learnt && s->naming_every_ns < NAMING_MOST_NS) {
+        s->naming_every_ns *= 2; /* threads threading does not know: look less often */
+    }
+    return PS_OK;
+}
+
 static int sample_once(ps_sampler *s, int64_t at)
 {
     ps_unwinder *u = s->u;
@@ -323,7 +376,7 @@ static int sample_once(ps_sampler *s, int64_t at)
             }
         }
     }
-    return PS_OK;
+    return name_late_threads(s, at);
 }
 
 static void finish(ps_sampler *s, int32_t state, int error)
@@ -408,6 +461,7 @@ int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler
     init_vec(&s->frames, sizeof(ps_frame_entry));
     init_vec(&s->nodes, sizeof(ps_stack_node));
     init_vec(&s->last_stacks, sizeof(last_stack));
+    init_vec(&s->renames, sizeof(thread_rename));
     ps_stack_node empty = {0, UINT32_MAX};
     if (vec_push(&s->nodes, &empty) != PS_OK) {
         ps_sampler_free(s);
@@ -470,6 +524,7 @@ void ps_sampler_free(ps_sampler *s)
         free(last->nodes);
     }
     free(s->last_stacks.items);
+    free(s->renames.items);
     free(s->thread_index.slots);
     free(s->frame_index.slots);
     free(s->node_index.slots);
@@ -507,6 +562,24 @@ static int copy_strings(const ps_strings *strings, uint32_t first, ps_batch *b)
         at += strings->length[i];
         b->string_ends[i - first] = (uint32_t)at;
     }
+    return PS_OK;
+}
+
+static int copy_renames(vec *renames, ps_batch *b)
+{
+    uint32_t n = renames->count;
+    b->rename_thread = malloc(((size_t)n + 1) * sizeof *b->rename_thread);
+    b->rename_name = malloc(((size_t)n + 1) * sizeof *b->rename_name);
+    if (!b->rename_thread || !b->rename_name) {
+        return PS_ENOMEM;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const thread_rename *r = vec_at(renames, i);
+        b->rename_thread[i] = r->thread;
+        b->rename_name[i] = r->name;
+    }
+    b->rename_count = n;
+    renames->count = 0;
     return PS_OK;
 }
 
@@ -567,6 +640,9 @@ int ps_sampler_drain(ps_sampler *s, ps_batch **out)
     if (rc == PS_OK) {
         rc = copy_strings(&u->strings, s->strings_sent, b);
     }
+    if (rc == PS_OK) {
+        rc = copy_renames(&s->renames, b);
+    }
     if (rc == PS_OK && (!b->threads || !b->frames || !b->nodes || !b->codes)) {
         rc = PS_ENOMEM;
     }
@@ -601,5 +677,7 @@ void ps_batch_free(ps_batch *b)
     free(b->codes);
     free(b->string_ends);
     free(b->string_data);
+    free(b->rename_thread);
+    free(b->rename_name);
     free(b);
 }

@@ -87,6 +87,10 @@ class SampleBatch:
     sample_thread: array[int]
     sample_stack: array[int]
     sample_status: array[int]
+    renamed_thread: array[int] = attrs.Factory(lambda: array("I"))
+    """Threads sent in an earlier batch whose name became known since."""
+    renamed_name: array[int] = attrs.Factory(lambda: array("q"))
+    """Their names, as string ids (of this batch or an earlier one)."""
 
 
 class Collector(Protocol[P_co]):
