@@ -177,6 +177,13 @@ def start_spinner(python: str = sys.executable) -> subprocess.Popen[bytes]:
     return process
 
 
+def start_profiler(*args: str) -> subprocess.Popen[str]:
+    """``pysampler ARGS`` in the background, its stderr captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "pysampler", *args], stderr=subprocess.PIPE, text=True
+    )
+
+
 def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> None:
     target = start_spinner()
     out = tmp_path / "killed.bin"
@@ -209,20 +216,7 @@ def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> Non
 def test_target_killed_mid_run_still_gives_complete_output(tmp_path: Path) -> None:
     target = start_spinner()
     out = tmp_path / "out.txt"
-    profiler = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pysampler",
-            "attach",
-            str(target.pid),
-            "--collapsed",
-            "-o",
-            str(out),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    profiler = start_profiler("attach", str(target.pid), "--collapsed", "-o", str(out))
     time.sleep(1.5)
     target.kill()
     target.wait()
@@ -237,11 +231,7 @@ def test_sigint_to_run_writes_the_output(tmp_path: Path) -> None:
     out = tmp_path / "run.txt"
     script = tmp_path / "forever.py"
     script.write_text("import time\nwhile True:\n    time.sleep(0.01)\n")
-    profiler = subprocess.Popen(
-        [sys.executable, "-m", "pysampler", "run", "--collapsed", "-o", str(out), str(script)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    profiler = start_profiler("run", "--collapsed", "-o", str(out), str(script))
     time.sleep(1.5)
     profiler.send_signal(signal.SIGINT)
     _, err = profiler.communicate(timeout=60)
@@ -255,20 +245,7 @@ def test_sigterm_to_attach_writes_the_output(tmp_path: Path) -> None:
     target = start_spinner()
     out = tmp_path / "term.txt"
     try:
-        profiler = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "pysampler",
-                "attach",
-                str(target.pid),
-                "--collapsed",
-                "-o",
-                str(out),
-            ],
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        profiler = start_profiler("attach", str(target.pid), "--collapsed", "-o", str(out))
         time.sleep(1.0)
         profiler.send_signal(signal.SIGTERM)
         _, err = profiler.communicate(timeout=60)
