@@ -1,4 +1,4 @@
-"""Development sessions: tests, lint, typecheck, layouts, examples."""
+"""Development sessions: tests, lint, typecheck, layouts, examples, bench."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff over everything."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "tools", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "tools", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "tools", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "tools", "benchmarks", "noxfile.py")
 
 
 @nox.session
@@ -46,3 +46,14 @@ def examples(session: nox.Session) -> None:
         "python examples/busy_service.py --seconds 5 & sleep 1; pysampler dump $!; wait",
         external=True,
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """pysampler, py-spy and Austin 3.7 side by side; prints a Markdown table.
+
+    ``nox -s bench -- --quick`` takes about a minute; see benchmarks/README.md.
+    """
+    # Austin 3.7: newer austin-dist wheels need a newer glibc than Debian 12's.
+    session.install(".", "py-spy", "austin-dist==3.7.0")
+    session.run("python", "benchmarks/compare.py", *session.posargs)

@@ -12,13 +12,15 @@ For each stack depth (24 and 200 by default) and each profiler it measures:
   a fixed amount of pure-Python work itself; slowdown = time under the
   profiler / time without one - 1, against the unprofiled runs just before
   and just after (baselines interleaved with profiled runs), median over
-  the repeats;
-* the profiler's peak RSS (``ru_maxrss``) over a long run at the maximum
+  the repeats; unprofiled runs against each other give the noise floor;
+* the profiler's peak RSS (``VmHWM``, polled) over a long run at the maximum
   rate (about a million samples for pysampler) and over a run a tenth as
   long, to show whether memory grows with the samples.
 
-Every process has a timeout.  Progress goes to stderr, the Markdown report
-to stdout.  Run ``python benchmarks/compare.py --help`` for the options.
+It also measures how busy other processes kept the machine meanwhile, and
+warns when that makes the figures unreliable.  Every process has a timeout.
+Progress goes to stderr, the Markdown report to stdout.  See README.md, and
+``python benchmarks/compare.py --help`` for the options.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -54,8 +57,11 @@ MAX = "max"
 LOW = "1kHz"
 TOOLS = ("pysampler", "py-spy", "austin")
 BASELINE = "(no profiler)"
+BUSY_WARNING = 0.25  # CPUs used by other processes that make a run unreliable
+FLAT_MB = 1.0  # RSS growth that is page-sized noise
+FLAT_MB_PER_MILLION = 2.0  # RSS growth per million samples still called flat
 
-# Run the pysampler library in a subprocess while its CLI has no ``attach``.
+# Runs the pysampler library in a subprocess, for a CLI without ``attach``.
 API_RUNNER = r"""
 import sys
 try:
@@ -108,12 +114,13 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name)
 
 
-def work_lines(target: Path) -> frozenset[int]:
-    """Line numbers of the target's work loop (lines ending in ``# work``)."""
+def marked_lines(target: Path, marker: str) -> frozenset[int]:
+    """Line numbers of the target's lines ending in ``# <marker>``."""
     text = target.read_text(encoding="utf-8").splitlines()
-    lines = frozenset(n for n, line in enumerate(text, 1) if line.rstrip().endswith("# work"))
+    tag = f"# {marker}"
+    lines = frozenset(n for n, line in enumerate(text, 1) if line.rstrip().endswith(tag))
     if not lines:
-        msg = f"{target} marks no line with '# work'"
+        msg = f"{target} marks no line with {tag!r}"
         raise SystemExit(msg)
     return lines
 
@@ -143,6 +150,19 @@ def process_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
+def wait_until_idle(max_wait_s: float) -> None:
+    """Wait, up to ``max_wait_s``, until other processes use under BUSY_WARNING CPUs."""
+    deadline = time.monotonic() + max_wait_s
+    while time.monotonic() < deadline:
+        before, _ = system_cpu()
+        time.sleep(0.5)
+        after, _ = system_cpu()
+        if (after - before) / 0.5 < BUSY_WARNING:
+            return
+    if max_wait_s > 0:
+        log(f"  (the machine is still busy after waiting {max_wait_s:g} s; going on)")
+
+
 class CpuWindow:
     """How busy other processes kept the machine while the target worked."""
 
@@ -162,6 +182,39 @@ class CpuWindow:
         return max(0.0, others) / wall_s, (steal - self.steal) / wall_s
 
 
+class PeakRss(threading.Thread):
+    """Polls a process's peak RSS (``VmHWM``) every 10 ms until it exits.
+
+    ``ru_maxrss`` from ``wait4`` cannot be used: Linux carries the parent's
+    high-water mark across vfork + exec, so every child of this ~20 MB
+    Python process would report at least ~20 MB.
+    """
+
+    def __init__(self, pid: int) -> None:
+        """Start polling ``pid``."""
+        super().__init__(name=f"peak-rss-{pid}", daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.peak_kb = 0
+        self.done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        """Read ``VmHWM`` until told to stop."""
+        while not self.done.is_set():
+            with contextlib.suppress(OSError, ValueError):
+                for line in self.path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                        break
+            self.done.wait(0.01)
+
+    def finish(self) -> int:
+        """Stop polling (before the process is reaped) and return the peak in kB."""
+        self.done.set()
+        self.join()
+        return self.peak_kb
+
+
 @dataclass
 class Finished:
     """How a child process ended and what it used."""
@@ -171,28 +224,32 @@ class Finished:
     maxrss_kb: int
 
 
-def wait_rusage(process: subprocess.Popen[bytes], timeout: float) -> Finished:
-    """Wait for ``process`` with ``os.wait4`` (its own rusage), killing it after ``timeout``.
+def wait_rusage(
+    process: subprocess.Popen[bytes], timeout: float, peak: PeakRss | None = None
+) -> Finished:
+    """Wait for ``process`` with ``os.wait4`` (its own CPU time), killing it after ``timeout``.
 
     On timeout it gets SIGINT (profilers write their output on it), then
-    SIGKILL five seconds later.
+    SIGKILL five seconds later.  The peak RSS is ``peak``'s, stopped once
+    the process has exited but before it is reaped (so its pid is not reused).
     """
     deadline = time.monotonic() + timeout
     killed = False
     signals = [signal.SIGINT, signal.SIGKILL]
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
+        exited = os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        if exited is not None:
+            peak_kb = peak.finish() if peak is not None else 0
+            _, status, usage = os.wait4(process.pid, 0)
             process.returncode = os.waitstatus_to_exitcode(status)
             return Finished(
                 None if killed else process.returncode,
                 usage.ru_utime + usage.ru_stime,
-                usage.ru_maxrss,
+                peak_kb,
             )
         if time.monotonic() > deadline:
-            if not signals:
-                deadline = time.monotonic() + 5.0
-                continue
+            if not signals:  # not even SIGKILL ended it: give up on it
+                return Finished(None, 0.0, peak.finish() if peak is not None else 0)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signals.pop(0))
             killed = True
@@ -240,12 +297,20 @@ class Tally:
     samples: int = 0  # samples holding a Python stack
     work: int = 0  # ... whose innermost frame is in the work loop
     work_full_depth: int = 0  # ... whose stack has every frame of the target
+    waiting: int = 0  # samples of the target waiting for its go line
 
 
-def tally(path: Path, style: Literal["folded", "lines"], work: frozenset[int], depth: int) -> Tally:
+def tally(
+    path: Path,
+    style: Literal["folded", "lines"],
+    work: frozenset[int],
+    wait: frozenset[int],
+    depth: int,
+) -> Tally:
     """Count samples: folded lines carry a count, Austin writes a line per sample."""
     result = Tally()
-    seen: dict[str, tuple[bool, bool, bool]] = {}  # stack -> (has frames, work, full)
+    # stack -> (has frames, in the work loop, full depth, waiting)
+    seen: dict[str, tuple[bool, bool, bool, bool]] = {}
     with path.open(encoding="utf-8", errors="replace") as stream:
         for raw in stream:
             line = raw.rstrip("\n")
@@ -257,10 +322,12 @@ def tally(path: Path, style: Literal["folded", "lines"], work: frozenset[int], d
             known = seen.get(stack)
             if known is None:
                 frames = [f for f in map(_frame, stack.split(";")) if f is not None]
-                in_work = bool(frames) and frames[-1][0] == "bottom" and frames[-1][1] in work
-                known = (bool(frames), in_work, len(frames) == depth)
+                bottom = bool(frames) and frames[-1][0] == "bottom"
+                in_work = bottom and frames[-1][1] in work
+                waiting = bottom and frames[-1][1] in wait
+                known = (bool(frames), in_work, len(frames) == depth, waiting)
                 seen[stack] = known
-            has_frames, in_work, full = known
+            has_frames, in_work, full, waiting = known
             if not has_frames:
                 continue
             count = int(metric) if style == "folded" else 1
@@ -269,6 +336,8 @@ def tally(path: Path, style: Literal["folded", "lines"], work: frozenset[int], d
                 result.work += count
                 if full:
                     result.work_full_depth += count
+            elif waiting:
+                result.waiting += count
     return result
 
 
@@ -328,7 +397,8 @@ def make_pysampler(mode: str, executable: str | None, python: str, binary: bool)
             "pysampler",
             cli,
             "folded",
-            f"{version}, CLI `pysampler attach` ({'--binary' if binary else '--collapsed'})",
+            f"{version}, CLI `pysampler attach`: "
+            + ("--binary" if binary else "--collapsed, --binary in the RSS runs"),
             output_suffix=".bin" if binary else ".txt",
             convert=replay if binary else None,
         )
@@ -436,10 +506,12 @@ class Settings:
 
     python: str
     work: frozenset[int]
+    wait: frozenset[int]
     settle_s: float
     timeout_s: float
     scratch: Path
     keep: bool
+    wait_idle_s: float = 0.0
 
 
 def run_target(
@@ -452,9 +524,11 @@ def run_target(
     """Start the target, attach the profiler, let the target work, count the samples."""
     target: subprocess.Popen[bytes] | None = None
     profiler: subprocess.Popen[bytes] | None = None
+    peak: PeakRss | None = None
     name = f"{run.phase}-d{run.depth}-{run.tool}-{run.rate}-r{run.round}"
     out = settings.scratch / f"{name}{tool.output_suffix if tool else ''}"
     err_path = settings.scratch / f"{name}.stderr"
+    wait_until_idle(settings.wait_idle_s)
     try:
         target = subprocess.Popen(
             [settings.python, str(TARGET), "--depth", str(run.depth), *target_args],
@@ -473,8 +547,9 @@ def run_target(
                     stdout=subprocess.DEVNULL,
                     stderr=err,
                 )
+            peak = PeakRss(profiler.pid)
             time.sleep(settings.settle_s)
-            if profiler.poll() is not None:
+            if os.waitid(os.P_PID, profiler.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
                 run.error = f"{tool.name} exited early: {tail(err_path)}"
                 return run
         window = CpuWindow(profiler.pid if profiler else None)
@@ -490,7 +565,7 @@ def run_target(
             run.other_cpus, run.steal_cpus = window.close(run.elapsed_s, run.work_cpu_s)
         target.wait(timeout=30)
         if profiler is not None and tool is not None:
-            finished = wait_rusage(profiler, 60.0)
+            finished = wait_rusage(profiler, 60.0, peak)
             run.cpu_s, run.maxrss_kb = finished.cpu_s, finished.maxrss_kb
             if finished.returncode is None:
                 run.error = f"{tool.name} did not exit after the target: {tail(err_path)}"
@@ -508,17 +583,25 @@ def run_target(
             if not out.exists():
                 run.error = f"{tool.name} wrote no output: {tail(err_path)}"
                 return run
-            counted = tally(out, tool.style, settings.work, run.depth)
+            counted = tally(out, tool.style, settings.work, settings.wait, run.depth)
             run.samples, run.work_samples = counted.samples, counted.work
             run.work_full_depth = counted.work_full_depth
             if counted.samples == 0:
                 run.error = f"{tool.name} wrote no samples: {tail(err_path)}"
+            elif counted.waiting == 0:
+                # Its first sample came after the work began: the window is short.
+                run.error = (
+                    f"{tool.name} began sampling only after the target's work began; "
+                    "give it a longer --settle"
+                )
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         run.error = f"{type(exc).__name__}: {exc}"
     finally:
         kill_quietly(target)
         if profiler is not None and profiler.returncode is None:
-            wait_rusage(profiler, 0.0)
+            wait_rusage(profiler, 0.0, peak)
+        if peak is not None:
+            peak.finish()
         if not settings.keep:
             out.unlink(missing_ok=True)
             err_path.unlink(missing_ok=True)
@@ -750,6 +833,15 @@ def report(
             f"{spread(others, '.2f', ' CPUs busy')}; "
             f"hypervisor steal {spread(steal, '.2f', ' CPUs')}"
         )
+        busy = statistics.median(others)
+        if busy > BUSY_WARNING:
+            out += [
+                "",
+                f"**Warning: other processes kept {busy:.2f} CPUs busy (median) while the "
+                "targets worked. They compete with the target and the profiler, so the rates "
+                "and the wall-clock slowdowns below are not reliable; rerun on an idle "
+                "machine.**",
+            ]
     out += [
         "",
         "Medians over the repeats, [min, max] in brackets. Max rate: samples taken in",
@@ -839,11 +931,22 @@ def rss_cell(run: Run | None) -> str:
 
 
 def growth(short: Run | None, long: Run | None) -> str:
-    """RSS growth from the short run to the long one."""
+    """RSS growth from the short run to the long one, and per sample."""
     if short is None or long is None or not short.maxrss_kb:
         return "-"
     delta = (long.maxrss_kb - short.maxrss_kb) / 1024
-    return f"{delta:+.1f} MB ({100 * delta * 1024 / short.maxrss_kb:+.0f} %)"
+    text = f"{delta:+.1f} MB ({100 * delta * 1024 / short.maxrss_kb:+.0f} %"
+    more = long.samples - short.samples
+    if more > 0:
+        text += f", {delta * 1024 * 1024 / more:+.1f} bytes/sample"
+    return text + ")"
+
+
+def rss_is_flat(short: Run, long: Run) -> bool:
+    """Flat: at most 1 MB more (page-sized noise), or under 2 MB per million samples."""
+    delta_mb = (long.maxrss_kb - short.maxrss_kb) / 1024
+    more = long.samples - short.samples
+    return delta_mb <= FLAT_MB or (more > 0 and delta_mb / more * 1e6 < FLAT_MB_PER_MILLION)
 
 
 def ratios(
@@ -902,10 +1005,12 @@ def verdicts(
     ours_rate, austin_rate = median(ours.max_rate), median(austin.max_rate)
     if ours_rate is not None and austin_rate:
         times = ours_rate / austin_rate
+        best = max(ours.max_rate) / max(austin.max_rate)
         out.append(
             f"- Max rate at depth 24, pysampler / Austin: {times:.2f}x "
-            f"({ours_rate:,.0f} vs {austin_rate:,.0f} samples/s): "
-            f"{'met' if times >= 2 else 'NOT met'} (target at least  2x)."
+            f"({ours_rate:,.0f} vs {austin_rate:,.0f} samples/s, medians; "
+            f"{best:.2f}x between the best runs): "
+            f"{'met' if times >= 2 else 'NOT met'} (target: at least 2x)."
         )
     for depth in depths:
         mine = figures.get((depth, "pysampler"), Figures())
@@ -913,25 +1018,26 @@ def verdicts(
         if slow is not None:
             by_cpu = fmt(None if slow_cpu is None else 100 * slow_cpu, "+.2f", " %")
             floor = noise_floor(figures, depth)
-            noise = ""
-            if floor is not None:
-                noise = f"; identical unprofiled runs differ by {100 * floor[0]:.2f} % here, " + (
-                    "so this run cannot resolve 1 %"
-                    if floor[0] >= 0.01
-                    else "small enough to resolve 1 %"
+            verdict = "met" if slow < 0.01 else "NOT met"
+            if floor is not None and floor[0] >= 0.01:
+                verdict = (
+                    f"not shown either way: identical unprofiled runs differ by "
+                    f"{100 * floor[0]:.2f} % in this run, so it cannot resolve 1 %"
                 )
+            elif floor is not None:
+                verdict += f" (noise floor {100 * floor[0]:.2f} %)"
             out.append(
                 f"- pysampler's slowdown at 1 kHz, depth {depth}: {100 * slow:+.2f} % "
-                f"(by the target's CPU time {by_cpu}): "
-                f"{'met' if slow < 0.01 else 'NOT met'} (target < 1 %){noise}."
+                f"(by the target's CPU time {by_cpu}); target < 1 %: {verdict}."
             )
     short, long = rss.get("pysampler", (None, None))
     if short is not None and long is not None and short.maxrss_kb:
-        grew = long.maxrss_kb / short.maxrss_kb - 1
         out.append(
             f"- pysampler's peak RSS from {short.samples:,} to {long.samples:,} samples: "
-            f"{short.maxrss_kb / 1024:.1f} → {long.maxrss_kb / 1024:.1f} MB ({100 * grew:+.0f} %): "
-            f"{'flat' if grew < 0.10 else 'NOT flat'} (flat: less than 10 % growth)."
+            f"{short.maxrss_kb / 1024:.1f} → {long.maxrss_kb / 1024:.1f} MB, "
+            f"{growth(short, long)}: {'flat' if rss_is_flat(short, long) else 'NOT flat'} "
+            f"(flat: at most {FLAT_MB:g} MB more, or under {FLAT_MB_PER_MILLION:g} MB "
+            "per million samples)."
         )
     return [*out, ""]
 
@@ -976,29 +1082,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--work-seconds",
         type=float,
-        help="unprofiled length of the target's fixed work (default 2.0; --quick 1.0)",
+        help="unprofiled length of the target's fixed work (default 2.0; --quick 0.8)",
     )
     parser.add_argument(
         "--settle",
         type=float,
-        default=1.0,
+        default=1.5,
         help="seconds from starting a profiler to the target's work (default: %(default)s)",
     )
     parser.add_argument(
         "--rss-samples",
         type=int,
-        help="samples in pysampler's long RSS run (default 1000000; --quick 200000)",
+        help="samples in pysampler's long RSS run (default 1000000; --quick 150000)",
     )
     parser.add_argument(
         "--rss-max-seconds",
         type=float,
-        default=60.0,
-        help="cap on pysampler's long RSS run (default: %(default)s)",
+        help="cap on pysampler's long RSS run (default 60; --quick 15)",
     )
     parser.add_argument(
         "--rss-others-seconds",
         type=float,
-        help="cap on py-spy's and Austin's long RSS runs (default 20; --quick 5)",
+        help="cap on py-spy's and Austin's long RSS runs (default 20; --quick 4)",
     )
     parser.add_argument("--no-rss", action="store_true", help="skip the RSS phase")
     parser.add_argument(
@@ -1026,15 +1131,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=120.0,
         help="seconds a target may take for its work (default: %(default)s)",
     )
+    parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each run, wait up to this long for other processes to leave the "
+        "CPUs idle (default: %(default)s, do not wait)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the run order")
     parser.add_argument("--json", type=Path, help="also write every run to this file")
     parser.add_argument("--keep", action="store_true", help="keep the profilers' output files")
     args = parser.parse_args(argv)
     quick = args.quick
     args.repeats = args.repeats or (1 if quick else 3)
-    args.work_seconds = args.work_seconds or (1.0 if quick else 2.0)
-    args.rss_samples = args.rss_samples or (200_000 if quick else 1_000_000)
-    args.rss_others_seconds = args.rss_others_seconds or (5.0 if quick else 20.0)
+    args.work_seconds = args.work_seconds or (0.8 if quick else 2.0)
+    args.rss_samples = args.rss_samples or (150_000 if quick else 1_000_000)
+    args.rss_others_seconds = args.rss_others_seconds or (4.0 if quick else 20.0)
+    args.rss_max_seconds = args.rss_max_seconds or (15.0 if quick else 60.0)
     return args
 
 
@@ -1080,7 +1194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             scratch = Path(tempfile.mkdtemp(prefix="pysampler-bench-kept-"))
             log(f"keeping outputs in {scratch}")
         settings = Settings(
-            args.python, work_lines(TARGET), args.settle, args.timeout, scratch, args.keep
+            args.python,
+            marked_lines(TARGET, "work"),
+            marked_lines(TARGET, "wait"),
+            args.settle,
+            args.timeout,
+            scratch,
+            args.keep,
+            args.wait_idle,
         )
         env = environment(settings, tools)
         units = calibrate(settings, args.work_seconds)

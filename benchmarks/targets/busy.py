@@ -29,7 +29,7 @@ UNIT = 10_000  # loop iterations in one unit of work
 def bottom(units: int, seconds: float) -> None:
     """Wait for the go line, then work in this frame only."""
     print("ready", flush=True)
-    sys.stdin.readline()
+    sys.stdin.readline()  # wait
     x = 1
     if seconds > 0:
         deadline = time.perf_counter() + seconds
