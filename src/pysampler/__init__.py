@@ -2,7 +2,8 @@
 
 from importlib import metadata as _metadata
 
-from pysampler.collectors import Collector, StackCollector
+from pysampler.collectors import Collector, DiffCollector, StackCollector
+from pysampler.diff import DiffProfile
 from pysampler.errors import (
     CollectorError,
     NotPythonProcessError,
@@ -39,6 +40,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source t
 __all__ = [
     "Collector",
     "CollectorError",
+    "DiffCollector",
+    "DiffProfile",
     "Frame",
     "FrameKind",
     "Interpreter",

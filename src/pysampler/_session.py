@@ -128,7 +128,7 @@ def write_output(choice: OutputChoice, profile: Profile) -> Path | None:
     return renderers.emit(choice.renderer, profile, choice.output)
 
 
-def summary_line(profile: Profile) -> str:
+def summary_line(profile: Profile, samples: int) -> str:
     """One line: samples, duration, effective rate, failed and late samples."""
     meta = profile.metadata
     seconds = meta.duration_ns / 1e9 if meta.duration_ns else 0.0
@@ -140,7 +140,7 @@ def summary_line(profile: Profile) -> str:
         "failed": "sampling failed",
     }.get(meta.ended_by or "", meta.ended_by or "")
     return (
-        f"pysampler: {profile.sample_count:,} samples from {meta.taken:,} sampling instants "
+        f"pysampler: {samples:,} samples from {meta.taken:,} sampling instants "
         f"in {seconds:.2f} s ({rate:,.0f} Hz effective); {meta.failed:,} failed, "
         f"{meta.late:,} late; {ended}"
     )

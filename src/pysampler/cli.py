@@ -70,6 +70,8 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("output format (default: --pstats)")
     formats = group.add_mutually_exclusive_group()
     for name in renderers.available():
+        if name in _NEEDS_BASELINE:
+            continue
         formats.add_argument(
             f"--{name}",
             dest="format",
@@ -77,6 +79,14 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
             const=name,
             help=_FORMAT_HELP.get(name, f"the {name} renderer (a plugin)"),
         )
+    formats.add_argument(
+        "--diff-flamegraph",
+        dest="diff_baseline",
+        metavar="BASELINE",
+        help="a differential flamegraph against BASELINE (a profile saved with --binary): "
+        "widths are this run's time, red frames got slower, blue faster, and an Elided "
+        "view shows what disappeared; one HTML file (default diff_flamegraph.PID.html)",
+    )
     formats.add_argument("--format", dest="format", metavar="NAME", help="any installed renderer")
     group.add_argument(
         "-o",
@@ -98,8 +108,11 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_LIMIT,
         help=f"pstats table rows (default: {DEFAULT_LIMIT}; 0 for all)",
     )
-    parser.set_defaults(format=None)
+    parser.set_defaults(format=None, diff_baseline=None)
 
+
+_NEEDS_BASELINE = frozenset({"diff-flamegraph"})
+"""Renderers made with a baseline profile: their flag takes the baseline's path."""
 
 _FORMAT_HELP = {
     "pstats": "a table of functions on stdout; with -o FILE a binary pstats file that "
@@ -259,11 +272,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _output_choice(args: argparse.Namespace) -> OutputChoice:
+    """The renderer asked for; a baseline named with --diff-flamegraph is read now."""
     name = args.format or "pstats"
     options: dict[str, Any] = {}
     if name == "pstats":
         options = {"sort": args.sort, "limit": args.limit or None}
+    if args.diff_baseline is not None:
+        name = "diff-flamegraph"
+        options = {"baseline": _load(args.diff_baseline)}
     return OutputChoice(name, options, args.output)
+
+
+def _load(path: str) -> Profile:
+    """A saved profile; a warning when the file ends early."""
+    profile = Profile.load(path)
+    if profile.metadata.truncated:
+        print(
+            f"pysampler: warning: {path} ends early (the profiler was stopped "
+            "mid-write); using what it holds",
+            file=sys.stderr,
+        )
+    return profile
 
 
 def _sampler_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -283,11 +312,17 @@ def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
     choice = _output_choice(args)
 
     def make(extra: list[Collector[object]], progress: Callable[[Progress], None]) -> Sampler:
-        return start(collectors=extra, on_progress=progress, **_sampler_options(args))
+        # Streamed to a file: nothing else needs the samples in memory.
+        return start(
+            collectors=extra,
+            on_progress=progress,
+            keep_samples=not choice.streams_to_file,
+            **_sampler_options(args),
+        )
 
     sampler, profile, stopped_by = record(make, choice, realtime_stats=args.realtime_stats)
     written = write_output(choice, profile)
-    print(summary_line(profile), file=sys.stderr)
+    print(summary_line(profile, sampler.samples_seen), file=sys.stderr)
     if written is not None:
         print(f"pysampler: wrote {written}", file=sys.stderr)
     process = sampler.launched_process
@@ -322,13 +357,7 @@ def _attach(args: argparse.Namespace) -> int:
 
 def _replay(args: argparse.Namespace) -> int:
     choice = _output_choice(args)
-    profile = Profile.load(args.file)
-    if profile.metadata.truncated:
-        print(
-            f"pysampler: warning: {args.file} ends early (the profiler was stopped "
-            "mid-write); showing what it holds",
-            file=sys.stderr,
-        )
+    profile = _load(args.file)
     written = renderers.emit(choice.renderer, profile, choice.output)
     if written is not None:
         print(f"pysampler: wrote {written}", file=sys.stderr)
@@ -336,13 +365,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    baseline = Profile.load(args.baseline)
-    current = Profile.load(args.current)
-    for name, profile in ((args.baseline, baseline), (args.current, current)):
-        if profile.metadata.truncated:
-            print(
-                f"pysampler: warning: {name} ends early; comparing what it holds", file=sys.stderr
-            )
+    baseline = _load(args.baseline)
+    current = _load(args.current)
     comparison = DiffProfile.compare(baseline, current)
     min_share = args.min_share / 100.0
     if args.output is not None:

@@ -76,6 +76,10 @@ class Sampler:
         gc: a ``<GC>`` frame on the thread running the garbage collector.
         blocking: stop the target around each sample, for exact stacks.
         collectors: more collectors that receive the same batches.
+        keep_samples: keep every sample in :attr:`profile`; False keeps only
+            its tables and metadata, for sessions streamed elsewhere (a
+            :class:`~pysampler.collectors.BinaryCollector`), so memory stays
+            flat however long they run.
         on_progress: called from the drain thread with live figures.
     """
 
@@ -92,6 +96,7 @@ class Sampler:
         gc: bool = True,
         blocking: bool = False,
         collectors: Sequence[Collector[object]] = (),
+        keep_samples: bool = True,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         """Prepare a session; nothing is read until :meth:`start`."""
@@ -111,7 +116,7 @@ class Sampler:
         self.native = native
         self.gc = gc
         self.blocking = blocking
-        self._stack = StackCollector()
+        self._stack = StackCollector(keep_samples=keep_samples)
         self._collectors: list[Collector[object]] = [self._stack, *collectors]
         self._on_progress = on_progress
         self._unwinder: Unwinder | None = None
@@ -259,6 +264,11 @@ class Sampler:
             msg = "the profile exists once the sampler has stopped"
             raise errors.SamplerStateError(msg)
         return self._profile
+
+    @property
+    def samples_seen(self) -> int:
+        """Samples delivered so far (kept in the profile or not)."""
+        return self._stack.samples_seen
 
     @property
     def stats(self) -> SessionStats | None:

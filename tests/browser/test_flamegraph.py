@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from browser_helpers import centre, finish, hover, node_at, open_page
 
 from pysampler import Profile, Sampler, renderers
 from pysampler.profile import ProfileMetadata
@@ -33,12 +34,9 @@ DIM = (231, 233, 237)  # DIM_COLOUR in flamegraph.js: frames a search does not m
 
 def sample(script: Path, *args: str, rate: float = 1000) -> Profile:
     """Run ``script`` under the sampler (every thread) until it exits."""
-    sampler = Sampler.run([str(script), *args], python=sys.executable, rate=rate, all_threads=True)
-    assert sampler.wait(timeout=60)
-    profile = sampler.stop()
-    assert sampler.launched_process is not None
-    assert sampler.launched_process.wait(timeout=30) == 0
-    return profile
+    return finish(
+        Sampler.run([str(script), *args], python=sys.executable, rate=rate, all_threads=True)
+    )
 
 
 @dataclass
@@ -97,37 +95,6 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 
 # ---- page helpers ------------------------------------------------------------------
-
-
-def open_page(page: Any, html: Path) -> None:
-    page.goto(html.as_uri())
-    page.wait_for_function("window.__flamegraphTimings && window.__flamegraphTimings.ready")
-
-
-def node_at(page: Any, path: tuple[str, ...]) -> int:
-    """The page's node for a call path of function names."""
-    for node in page.evaluate("name => __flamegraph.nodes(name)", path[-1]):
-        if tuple(page.evaluate("node => __flamegraph.path(node)", node)) == path:
-            return int(node)
-    raise AssertionError(f"no frame for {path}")
-
-
-def centre(page: Any, node: int) -> tuple[float, float]:
-    box = page.evaluate("node => __flamegraph.rect(node)", node)
-    assert box is not None, f"node {node} is not drawn"
-    return box["x"] + min(box["width"] / 2, 40), box["y"] + box["height"] / 2
-
-
-def hover(page: Any, node: int) -> dict[str, str]:
-    """Move the mouse over a frame; the tooltip's fields."""
-    page.mouse.move(*centre(page, node))
-    page.wait_for_selector("#tooltip:not([hidden])")
-    return dict(
-        page.evaluate(
-            "() => [...document.querySelectorAll('#tooltip [data-field]')]"
-            ".map(e => [e.dataset.field, e.textContent])"
-        )
-    )
 
 
 def number(text: str) -> int:

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import finish, hover, node_at, open_page
 
-from pysampler import Sampler, renderers
+from pysampler import Profile, Sampler, renderers
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "targets" / "hostile_names.py"
+DIFF_APP = TEMPLATE.parent / "diff_app.py"
 HOSTILE = "<img src=x onerror=alert(1)>"
 CLOSER = "</script><svg onload=alert(3)>&amp;"
 THREAD = "<script>alert(2)</script>"
@@ -29,18 +31,23 @@ ELEMENTS = """() => ({
 
 
 @pytest.fixture(scope="module")
-def hostile_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The flamegraph of hostile_names.py, run from a file named like markup."""
+def hostile_profile(tmp_path_factory: pytest.TempPathFactory) -> Profile:
+    """hostile_names.py sampled, run from a file named like markup."""
     work = tmp_path_factory.mktemp("hostile")
     script = work / f"{HOSTILE}.py"
     shutil.copyfile(TEMPLATE, script)
     sampler = Sampler.run([str(script), "0.8"], python=sys.executable, rate=1000, all_threads=True)
-    assert sampler.wait(timeout=60)
-    profile = sampler.stop()
+    profile = finish(sampler)
     names = {profile.frame_qualname(frame) for frame in range(len(profile.frames))}
     assert {HOSTILE, CLOSER} <= names
-    html = work / "hostile.html"
-    renderers.get("flamegraph")().render(profile, html)
+    return profile
+
+
+@pytest.fixture(scope="module")
+def hostile_html(hostile_profile: Profile, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The flamegraph of hostile_names.py."""
+    html = tmp_path_factory.mktemp("hostile-page") / "hostile.html"
+    renderers.get("flamegraph")().render(hostile_profile, html)
     return html
 
 
@@ -94,4 +101,33 @@ def test_hostile_names_show_as_text_and_nothing_runs(
     after = page.evaluate(ELEMENTS)
     assert after["scripts"] == 2
     assert after["injected"] == 0
+    assert dialogs == []
+
+
+def test_a_differential_page_shows_hostile_names_as_text_in_both_views(
+    page: Any, hostile_profile: Profile, tmp_path: Path
+) -> None:
+    """The hostile run as the baseline of another program: every hostile call path
+    is gone (the Elided view), every frame of the current run is new."""
+    other = finish(Sampler.run([str(DIFF_APP), "current", "0.5"], python=sys.executable))
+    html = tmp_path / "diff.html"
+    renderers.get("diff-flamegraph")(baseline=hostile_profile).render(other, html)
+    text = html.read_text(encoding="utf-8")
+    for name in (HOSTILE, CLOSER, THREAD):
+        assert name not in text
+    assert text.count("</script>") == 2
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_page(page, html)
+    assert hover(page, node_at(page, ("<module>", "main")))["badge"] == "new"
+    page.click("#view-elided")
+    node = page.evaluate("name => __flamegraph.nodes(name)[0]", HOSTILE)
+    tip = hover(page, node)
+    assert tip["name"] == HOSTILE
+    assert tip["badge"] == "gone"
+    assert f"/{HOSTILE}.py:" in tip["location"]
+    page.fill("#search", CLOSER)
+    page.keyboard.press("Enter")
+    assert "of samples" in page.text_content("#search-result")
+    assert page.evaluate(ELEMENTS)["injected"] == 0
     assert dialogs == []

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from browser_helpers import finish
 
 from pysampler import Profile, Sampler, renderers
 
@@ -60,12 +61,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def run_target(script: Path, seconds: str, **options: Any) -> Profile:
-    sampler = Sampler.run([str(script), seconds], **options)
-    assert sampler.wait(timeout=120)
-    profile = sampler.stop()
-    assert sampler.launched_process is not None
-    assert sampler.launched_process.wait(timeout=60) == 0
-    return profile
+    return finish(Sampler.run([str(script), seconds], **options))
 
 
 def render(profile: Profile, out: Path) -> Path:

@@ -18,6 +18,7 @@ MODULES = [
     "pysampler.renderers._functions",
     "pysampler.renderers.binary",
     "pysampler.renderers.collapsed",
+    "pysampler.renderers.diffflame",
     "pysampler.renderers.pstats",
 ]
 

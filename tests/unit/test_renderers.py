@@ -18,7 +18,7 @@ from pysampler.renderers.binary import BinaryRenderer
 from pysampler.renderers.collapsed import CollapsedRenderer
 from pysampler.renderers.pstats import PstatsRenderer
 
-BUILT_IN = {"binary", "collapsed", "flamegraph", "heatmap", "pstats"}
+BUILT_IN = {"binary", "collapsed", "diff-flamegraph", "flamegraph", "heatmap", "pstats"}
 
 PLUGIN_MODULE = """
 from typing import ClassVar
@@ -79,8 +79,9 @@ def test_built_ins_are_registered_through_entry_points() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(BUILT_IN))
-def test_built_ins_describe_themselves(name: str) -> None:
-    renderer: Renderer = renderers.get(name)()
+def test_built_ins_describe_themselves(name: str, profile: Profile) -> None:
+    options = {"baseline": profile} if name == "diff-flamegraph" else {}
+    renderer: Renderer = renderers.get(name)(**options)
     assert renderer.name == name
     assert renderer.description
     assert isinstance(renderer.writes_text, bool)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
+
+import attrs
+
 from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
 from pysampler.errors import CollectorError
 from pysampler.profile import Profile, ProfileMetadata
@@ -14,12 +18,18 @@ class StackCollector:
 
     Implements ``Collector[Profile]``.  The profile grows as batches arrive
     and can be read between batches through :attr:`profile` (a live view).
+    With ``keep_samples=False`` the profile keeps its tables of threads,
+    frames and stacks but no samples, so memory does not grow with the
+    length of the session (for sessions streamed to a file); the samples
+    are only counted, in :attr:`samples_seen`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_samples: bool = True) -> None:
         """A collector waiting for ``start``."""
         self._profile: Profile | None = None
         self._finished = False
+        self.keep_samples = keep_samples
+        self.samples_seen = 0
 
     @property
     def profile(self) -> Profile:
@@ -50,6 +60,15 @@ class StackCollector:
         if self._finished:
             msg = "StackCollector.add() after finish()"
             raise CollectorError(msg)
+        self.samples_seen += len(batch.sample_time_ns)
+        if not self.keep_samples:
+            batch = attrs.evolve(
+                batch,
+                sample_time_ns=array("q"),
+                sample_thread=array("I"),
+                sample_stack=array("I"),
+                sample_status=array("I"),
+            )
         self.profile.append(batch)
 
     def finish(self, stats: SessionStats, /) -> Profile:

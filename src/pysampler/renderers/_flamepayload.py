@@ -28,6 +28,11 @@ Everything the page shows comes from one JSON object (format version 1):
     totals of one thread, are sums of these; the page computes them.
 ``threads`` and ``meta``
     The threads sampled and how the session went.
+``diff`` (differential flamegraphs only)
+    The baseline's values per node, the pruned tree of the call paths
+    that disappeared, and the colour thresholds; see
+    :mod:`pysampler.renderers._diffpayload`.  The page switches to its
+    differential mode when this key is present.
 
 No value is ever written into markup: the page parses this object and
 builds text with ``textContent`` and canvas ``fillText``.
@@ -36,13 +41,21 @@ builds text with ``textContent`` and canvas ``fillText``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from pysampler.profile import Profile
+from pysampler.profile import FunctionKey, Profile
 from pysampler.renderers._flamegroups import classify, unique_labels
 from pysampler.renderers._flametree import FunctionTree
 
-__all__ = ["FORMAT_VERSION", "MAX_LINES", "flame_payload", "payload_json"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAX_LINES",
+    "flame_payload",
+    "payload_json",
+    "session_meta",
+    "tree_columns",
+]
 
 FORMAT_VERSION = 1
 """The version of the embedded data's layout."""
@@ -70,7 +83,8 @@ def _line_code(line: int, firstlineno: int) -> int:
     return offset + 1 if offset >= 0 else offset
 
 
-def _meta(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
+def session_meta(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
+    """The ``meta`` object: how the session that made ``profile`` went."""
     meta = profile.metadata
     return {
         "pid": meta.pid,
@@ -104,16 +118,23 @@ def _threads(profile: Profile) -> list[dict[str, Any]]:
     ]
 
 
-def flame_payload(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
-    """The page's data object for ``tree``, built from ``profile``."""
+def flame_payload(
+    profile: Profile, tree: FunctionTree, *, more_functions: Sequence[FunctionKey] = ()
+) -> dict[str, Any]:
+    """The page's data object for ``tree``, built from ``profile``.
+
+    ``more_functions`` are appended to the function table after the tree's,
+    for another tree the page draws (their files are grouped too).
+    """
     strings = _Strings()
-    paths = sorted({function.filename for function in tree.functions})
+    functions = [*tree.functions, *more_functions]
+    paths = sorted({function.filename for function in functions})
     sources = {path: classify(path) for path in paths}
 
-    group_self: dict[str, list[int]] = {}
+    group_self: dict[str, list[int]] = {sources[path].key: [0, 0] for path in paths}
     for node in range(1, len(tree)):
         key = sources[tree.functions[tree.function[node]].filename].key
-        weights = group_self.setdefault(key, [0, 0])
+        weights = group_self[key]
         weights[0] += tree.self_weight[node]
         weights[1] += tree.total[node]
     group_keys = sorted(group_self, key=lambda key: (-group_self[key][0], -group_self[key][1], key))
@@ -131,18 +152,39 @@ def flame_payload(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
     files: list[int] = []
     for path in paths:
         source = sources[path]
-        files += [strings(path), strings(source.module), group_index.get(source.key, 0)]
+        files += [strings(path), strings(source.module), group_index[source.key]]
     funcs: list[int] = []
-    for function in tree.functions:
+    for function in functions:
         funcs += [strings(function.qualname), file_index[function.filename], function.firstlineno]
 
+    return {
+        "version": FORMAT_VERSION,
+        "meta": session_meta(profile, tree),
+        "threads": _threads(profile),
+        "strings": strings.table(),
+        "groups": groups,
+        "files": files,
+        "funcs": funcs,
+        **tree_columns(tree, range(len(tree.functions)), functions),
+    }
+
+
+def tree_columns(
+    tree: FunctionTree, func_index: Sequence[int], functions: Sequence[FunctionKey]
+) -> dict[str, Any]:
+    """A tree's ``nodes``, ``lines`` and ``self`` columns.
+
+    ``func_index`` maps the tree's function numbers to the payload's function
+    table, ``functions`` (lines are coded against its first lines).
+    """
     up = [0] * len(tree)
-    func = list(tree.function)
+    func = [-1] * len(tree)
     line = [0] * len(tree)
     extra_lines: list[int] = []
     for node in range(1, len(tree)):
         up[node] = node - tree.parent[node]
-        firstlineno = tree.functions[func[node]].firstlineno
+        func[node] = func_index[tree.function[node]]
+        firstlineno = functions[func[node]].firstlineno
         node_lines = tree.lines[node]
         line[node] = _line_code(node_lines[0][0], firstlineno) if node_lines else 0
         if len(node_lines) > 1:
@@ -162,13 +204,6 @@ def flame_payload(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
         previous = node
 
     return {
-        "version": FORMAT_VERSION,
-        "meta": _meta(profile, tree),
-        "threads": _threads(profile),
-        "strings": strings.table(),
-        "groups": groups,
-        "files": files,
-        "funcs": funcs,
         "nodes": {"up": up, "func": func, "line": line},
         "lines": extra_lines,
         "self": {"node": self_node, "thread": self_thread, "weight": self_weight},

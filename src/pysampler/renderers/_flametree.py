@@ -8,18 +8,23 @@ merge into one node that remembers how the samples split between lines.
 Nodes are numbered in preorder, children widest first, so a node's parent
 always has a smaller number and a node's subtree is the run of numbers
 after it.  Node 0 is the root: every sample that held a frame.
+
+The differential flamegraph merges functions by file and name only (as
+:mod:`pysampler.diff` matches them, so code that moved still matches) and
+draws a tree pruned to the call paths that disappeared (:func:`pruned_tree`).
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 
 import attrs
 
 from pysampler.profile import FunctionKey, Profile
 
-__all__ = ["FunctionTree", "function_tree"]
+__all__ = ["FunctionTree", "function_tree", "pruned_tree"]
 
 
 @attrs.define
@@ -67,12 +72,16 @@ def _through_weights(profile: Profile, by_thread: Counter[tuple[int, int]]) -> l
     return through
 
 
-def function_tree(profile: Profile) -> FunctionTree:
-    """Merge a profile's stack tree per function, as a flamegraph shows it."""
+def function_tree(profile: Profile, *, by_name: bool = False) -> FunctionTree:
+    """Merge a profile's stack tree per function, as a flamegraph shows it.
+
+    With ``by_name``, functions of one file and qualified name are one
+    function whatever their first line (the first one seen names them).
+    """
     by_thread = profile.weight_by_thread_and_stack()
     through = _through_weights(profile, by_thread)
     functions: list[FunctionKey] = []
-    function_ids: dict[FunctionKey, int] = {}
+    function_ids: dict[tuple[object, ...], int] = {}
     frame_info: dict[int, tuple[int, int]] = {}  # frame -> (function, line)
 
     # Provisional numbering: in profile-node order, so parents come first.
@@ -91,7 +100,8 @@ def function_tree(profile: Profile) -> FunctionTree:
         info = frame_info.get(frame)
         if info is None:
             key = profile.frame_function(frame)
-            function = function_ids.setdefault(key, len(function_ids))
+            ident = (key.filename, key.qualname) if by_name else key
+            function = function_ids.setdefault(ident, len(function_ids))
             if function == len(functions):
                 functions.append(key)
             info = frame_info[frame] = (function, profile.frame_lineno(frame) or 0)
@@ -108,6 +118,48 @@ def function_tree(profile: Profile) -> FunctionTree:
     for (thread, node), weight in by_thread.items():
         if node != profile.EMPTY_STACK and weight:
             thread_self[mapped[node], thread] += weight
+    return _assemble(functions, parents, funcs, line_weights, thread_self)
+
+
+def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
+    """Only the nodes marked ``counted`` and their ancestors.
+
+    Counted nodes keep their self weight and lines; an ancestor that is not
+    counted keeps neither, so it is as wide as the counted nodes under it.
+    Children are ordered widest first again, by the new totals.
+    """
+    kept = bytearray(len(tree))
+    kept[0] = 1
+    for node in range(len(tree) - 1, 0, -1):
+        if counted[node] or kept[node]:
+            kept[node] = 1
+            kept[tree.parent[node]] = 1
+    provisional = {old: new for new, old in enumerate(n for n in range(len(tree)) if kept[n])}
+    parents = [0] * len(provisional)
+    funcs = [-1] * len(provisional)
+    line_weights: Counter[tuple[int, int]] = Counter()
+    for old, new in provisional.items():
+        if old:
+            parents[new] = provisional[tree.parent[old]]
+            funcs[new] = tree.function[old]
+            if counted[old]:
+                for line, weight in tree.lines[old]:
+                    line_weights[new, line] += weight
+    thread_self: Counter[tuple[int, int]] = Counter()
+    for (node, thread), weight in tree.thread_self.items():
+        if counted[node]:
+            thread_self[provisional[node], thread] += weight
+    return _assemble(list(tree.functions), parents, funcs, line_weights, thread_self)
+
+
+def _assemble(
+    functions: list[FunctionKey],
+    parents: list[int],
+    funcs: list[int],
+    line_weights: Counter[tuple[int, int]],
+    thread_self: Counter[tuple[int, int]],
+) -> FunctionTree:
+    """Number provisional nodes (parents first) in preorder, widest first, with totals."""
     own = [0] * len(parents)
     for (flame, _), weight in thread_self.items():
         own[flame] += weight

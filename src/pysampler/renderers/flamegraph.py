@@ -23,7 +23,7 @@ import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import Any, ClassVar, TextIO
 
 import attrs
 
@@ -31,7 +31,7 @@ from pysampler.profile import Profile
 from pysampler.renderers._flamepayload import flame_payload, payload_json
 from pysampler.renderers._flametree import function_tree
 
-__all__ = ["FlamegraphRenderer", "flamegraph_html"]
+__all__ = ["FlamegraphRenderer", "flamegraph_html", "page_html"]
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -46,14 +46,14 @@ def _csp_hash(text: str) -> str:
     return f"'sha256-{digest}'"
 
 
-def flamegraph_html(profile: Profile) -> str:
-    """The flamegraph page of ``profile``, as one HTML document."""
+def page_html(payload: dict[str, Any]) -> str:
+    """The flamegraph page showing ``payload`` (a flamegraph or a differential one)."""
     from pysampler import __version__
 
     script = _asset("flamegraph.js")
     style = _asset("flamegraph.css")
     values = {
-        "data": payload_json(flame_payload(profile, function_tree(profile))),
+        "data": payload_json(payload),
         "script": script,
         "style": style,
         "script_hash": _csp_hash(script),
@@ -62,6 +62,11 @@ def flamegraph_html(profile: Profile) -> str:
     }
     # One pass, so nothing inserted is scanned for placeholders again.
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], _asset("flamegraph.html"))
+
+
+def flamegraph_html(profile: Profile) -> str:
+    """The flamegraph page of ``profile``, as one HTML document."""
+    return page_html(flame_payload(profile, function_tree(profile)))
 
 
 @attrs.define(kw_only=True)
@@ -76,10 +81,14 @@ class FlamegraphRenderer:
     default_output: ClassVar[str | None] = "flamegraph.{pid}.html"
     writes_text: ClassVar[bool] = True
 
+    def page(self, profile: Profile) -> str:
+        """The page of ``profile``, as one HTML document."""
+        return flamegraph_html(profile)
+
     def render(self, profile: Profile, path: Path, /) -> None:
         """Write the page to ``path`` (UTF-8)."""
-        path.write_text(flamegraph_html(profile), encoding="utf-8", newline="\n")
+        path.write_text(self.page(profile), encoding="utf-8", newline="\n")
 
     def render_text(self, profile: Profile, stream: TextIO, /) -> None:
         """Write the page to a text stream."""
-        stream.write(flamegraph_html(profile))
+        stream.write(self.page(profile))

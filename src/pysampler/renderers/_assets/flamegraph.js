@@ -60,34 +60,46 @@
     funcFirst[f] = data.funcs[3 * f + 2];
   }
 
-  // The function tree (flame view), in preorder: parent[i] < i.
-  const N = data.nodes.up.length;
-  const parentOf = new Int32Array(N);
-  const funcOf = Int32Array.from(data.nodes.func);
-  const lineCode = Int32Array.from(data.nodes.line);
-  parentOf[0] = -1;
-  for (let i = 1; i < N; i++) parentOf[i] = i - data.nodes.up[i];
-  const moreLines = new Map();
-  for (let at = 0; at < data.lines.length; ) {
-    const count = data.lines[at + 1];
-    moreLines.set(data.lines[at], data.lines.slice(at + 2, at + 2 + 2 * count));
-    at += 2 + 2 * count;
+  // A tree's columns (the flame view's, or the elided view's of a diff), in
+  // preorder: parent[i] < i.
+  function decodeTree(columns) {
+    const n = columns.nodes.up.length;
+    const parent = new Int32Array(n);
+    parent[0] = -1;
+    for (let i = 1; i < n; i++) parent[i] = i - columns.nodes.up[i];
+    const moreLines = new Map();
+    for (let at = 0; at < columns.lines.length; ) {
+      const count = columns.lines[at + 1];
+      moreLines.set(columns.lines[at], columns.lines.slice(at + 2, at + 2 + 2 * count));
+      at += 2 + 2 * count;
+    }
+    const selfCount = columns.self.node.length;
+    const selfNode = new Int32Array(selfCount);
+    for (let e = 0, node = 0; e < selfCount; e++) {
+      node += columns.self.node[e];
+      selfNode[e] = node;
+    }
+    return {
+      n, parent, func: Int32Array.from(columns.nodes.func), lineCode: Int32Array.from(columns.nodes.line),
+      moreLines, selfCount, selfNode, selfThread: Int32Array.from(columns.self.thread),
+      selfWeight: Float64Array.from(columns.self.weight),
+    };
   }
-  const selfCount = data.self.node.length;
-  const selfNode = new Int32Array(selfCount);
-  const selfThread = Int32Array.from(data.self.thread);
-  const selfWeight = Float64Array.from(data.self.weight);
-  for (let e = 0, node = 0; e < selfCount; e++) {
-    node += data.self.node[e];
-    selfNode[e] = node;
-  }
+  const main = decodeTree(data);
+  const { n: N, parent: parentOf, func: funcOf, selfCount, selfNode, selfThread, selfWeight } = main;
   const threadTotals = new Float64Array(threads.length);
   for (let e = 0; e < selfCount; e++) threadTotals[selfThread[e]] += selfWeight[e];
 
-  function lineOf(node) {
-    const code = lineCode[node];
-    if (code === 0 || funcOf[node] < 0) return 0;
-    const first = funcFirst[funcOf[node]];
+  // A differential flamegraph: the baseline's weights per node of the flame
+  // view, and the tree of the call paths that are gone (decoded when shown).
+  const diff = data.diff || null;
+  const baseSelf = diff ? Float64Array.from(diff.self) : null;
+  const baseTotal = diff ? Float64Array.from(diff.total) : null;
+
+  function lineOf(columns, node) {
+    const code = columns.lineCode[node];
+    if (code === 0 || columns.func[node] < 0) return 0;
+    const first = funcFirst[columns.func[node]];
     return code > 0 ? first + code - 1 : first + code;
   }
 
@@ -107,25 +119,28 @@
     return { start, list };
   }
 
-  function flameTree() {
-    const order = new Int32Array(N);
-    for (let i = 0; i < N; i++) order[i] = i;
-    const rows = childRows(N, parentOf, order);
+  // A flame view's tree (the profile's, or the elided paths of a diff): its
+  // values are weights, each standing for `unit` seconds.
+  function flameTree(kind, columns, unit) {
+    const n = columns.n;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const rows = childRows(n, columns.parent, order);
     return {
-      kind: "flame", n: N, parent: parentOf, func: funcOf,
-      total: new Float64Array(N), self: new Float64Array(N),
+      kind, n, parent: columns.parent, func: columns.func, columns, unit,
+      total: new Float64Array(n), self: new Float64Array(n),
       childStart: rows.start, childList: rows.list,
     };
   }
 
   function fillFlameValues(tree, thread) {
-    const { total, self } = tree;
+    const { total, self, parent, columns } = tree;
     self.fill(0);
-    for (let e = 0; e < selfCount; e++) {
-      if (thread < 0 || selfThread[e] === thread) self[selfNode[e]] += selfWeight[e];
+    for (let e = 0; e < columns.selfCount; e++) {
+      if (thread < 0 || columns.selfThread[e] === thread) self[columns.selfNode[e]] += columns.selfWeight[e];
     }
     total.set(self);
-    for (let i = N - 1; i > 0; i--) total[parentOf[i]] += total[i];
+    for (let i = tree.n - 1; i > 0; i--) total[parent[i]] += total[i];
   }
 
   // Inverted: roots are the functions with self time, children their callers.
@@ -159,7 +174,7 @@
     const n = parent.length;
     const tree = {
       kind: "inverted", n, parent: Int32Array.from(parent), func: Int32Array.from(func),
-      total: Float64Array.from(total), self: Float64Array.from(ends),
+      unit: meta.secondsPerSample, total: Float64Array.from(total), self: Float64Array.from(ends),
     };
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
@@ -205,6 +220,38 @@
     return colour;
   }
 
+  // A diff colours a frame by the change of its total time against the
+  // baseline: neutral under diff.steps[0] percent, then shades at each step.
+  const RISE = ["#f9d2c9", "#f3a594", "#e9745f", "#d5493a"]; // slower
+  const FALL = ["#d3e2f7", "#a7c4ee", "#7aa5e4"]; // faster
+  const NEUTRAL_COLOUR = "#dfe2e7";
+  const NEW_COLOUR = "#c983d8";
+  const GONE_COLOUR = FALL[FALL.length - 1];
+  const STILL_COLOUR = "#eceef1"; // elided view: callers that still run
+  const steps = diff ? diff.steps : [];
+
+  function changeOf(node) {
+    const current = flame.total[node] * flame.unit;
+    const baseline = baseTotal[node] * diff.unit;
+    return { current, baseline, change: current - baseline, percent: percentOf(node) };
+  }
+  function percentOf(node) {
+    const baseline = baseTotal[node] * diff.unit;
+    return baseline > 0 ? (100 * (flame.total[node] * flame.unit - baseline)) / baseline : null;
+  }
+  function diffColour(pct) {
+    if (pct === null) return NEW_COLOUR;
+    let step = -1;
+    while (step + 1 < steps.length && Math.abs(pct) >= steps[step + 1]) step++;
+    if (step < 0) return NEUTRAL_COLOUR;
+    return pct > 0 ? RISE[Math.min(step, RISE.length - 1)] : FALL[Math.min(step, FALL.length - 1)];
+  }
+  function fillOf(tree, node) {
+    if (tree.kind === "elided") return tree.gone[node] ? GONE_COLOUR : STILL_COLOUR;
+    if (diff && tree.kind === "flame") return diffColour(percentOf(node));
+    return colourOf(tree.func[node]);
+  }
+
   // ---- formatting ------------------------------------------------------------
   // Not Intl.NumberFormat: creating one costs tens of milliseconds at startup.
   const integer = { format: (n) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",") };
@@ -217,7 +264,10 @@
     if (value < 120) return `${value.toFixed(2)} s`;
     return `${Math.floor(value / 60)} min ${(value % 60).toFixed(0)} s`;
   }
-  const timeOf = (weight) => (meta.secondsPerSample > 0 ? seconds(weight * meta.secondsPerSample) : "");
+  const timeOf = (weight, unit) => (unit > 0 ? seconds(weight * unit) : "");
+  const signed = (value, text) => `${value < 0 ? "-" : "+"}${text}`;
+  const signedSeconds = (value) => signed(value, seconds(Math.abs(value)));
+  const signedPercent = (value) => signed(value, `${Math.abs(value).toFixed(1)}%`);
   function localTime(date) {
     const two = (n) => String(n).padStart(2, "0");
     return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
@@ -257,7 +307,7 @@
   }
 
   // ---- state -----------------------------------------------------------------
-  const flame = flameTree();
+  const flame = flameTree("flame", main, meta.secondsPerSample);
   const state = {
     view: "flame",
     thread: -1,
@@ -270,6 +320,16 @@
     height: 0,
   };
   let inverted = null; // built on demand, for state.thread
+  let elided = null; // a diff's elided view, built on demand
+
+  function elidedTree() {
+    const tree = flameTree("elided", decodeTree(diff.elided), diff.unit);
+    fillFlameValues(tree, -1);
+    tree.gone = new Uint8Array(tree.n);
+    for (const root of diff.elided.roots) tree.gone[root] = 1;
+    for (let i = 1; i < tree.n; i++) if (tree.gone[tree.parent[i]]) tree.gone[i] = 1;
+    return tree;
+  }
 
   // Visible frames of the last layout, in preorder (so by x within a row).
   const rects = { count: 0, node: new Int32Array(1024), x: new Float64Array(1024), w: new Float64Array(1024), depth: new Int32Array(1024) };
@@ -337,7 +397,8 @@
     for (let k = 0; k < rects.count; k++) rowList[fill[rects.depth[k]]++] = k;
   }
 
-  const rowTop = (depth) => (state.view === "flame" ? state.height - (depth + 1) * ROW : depth * ROW);
+  const rootBelow = () => state.tree.kind !== "inverted";
+  const rowTop = (depth) => (rootBelow() ? state.height - (depth + 1) * ROW : depth * ROW);
 
   // Label widths from per-character widths, measured once per character:
   // measuring every label with measureText is what makes big redraws slow.
@@ -374,6 +435,11 @@
     octx.setTransform(ratio, 0, 0, ratio, 0, 0);
   }
 
+  function rootLabel(tree) {
+    if (tree.kind === "elided") return `gone since the baseline · ${seconds(tree.total[0] * tree.unit)}`;
+    return `all · ${samplesText(tree.total[0])}`;
+  }
+
   function paint() {
     const tree = state.tree;
     const { func } = tree;
@@ -392,10 +458,10 @@
       const dim = matches !== null && (f < 0 || !matches[f]);
       const context = depth < zoomDepth;
       ctx.globalAlpha = context ? 0.55 : 1;
-      ctx.fillStyle = dim ? DIM_COLOUR : colourOf(f);
+      ctx.fillStyle = dim ? DIM_COLOUR : fillOf(tree, node);
       ctx.fillRect(x, y, w > 2 ? w - 1 : w, ROW - 1);
       if (w >= LABEL_MIN) {
-        const label = fitLabel(node === 0 ? `all · ${samplesText(tree.total[0])}` : nameOf(f), w - 8);
+        const label = fitLabel(node === 0 ? rootLabel(tree) : nameOf(f), w - 8);
         if (label) {
           ctx.globalAlpha = 1;
           ctx.fillStyle = dim ? DIM_TEXT : context ? CONTEXT_TEXT : TEXT_COLOUR;
@@ -442,7 +508,7 @@
   }
 
   function scrollToRoot() {
-    chart.scrollTop = state.view === "flame" ? chart.scrollHeight : 0;
+    chart.scrollTop = rootBelow() ? chart.scrollHeight : 0;
   }
 
   // ---- hit testing and the tooltip ---------------------------------------------
@@ -450,7 +516,7 @@
     const box = canvas.getBoundingClientRect();
     const x = clientX - box.left;
     const y = clientY - box.top;
-    const depth = state.view === "flame" ? Math.floor((state.height - y) / ROW) : Math.floor(y / ROW);
+    const depth = rootBelow() ? Math.floor((state.height - y) / ROW) : Math.floor(y / ROW);
     if (depth < 0 || depth > maxDepth) return -1;
     let lo = rowStart[depth], hi = rowStart[depth + 1] - 1, found = -1;
     while (lo <= hi) {
@@ -475,52 +541,108 @@
     grid.append(dt, dd);
   }
 
+  // Both runs' total and self time of a frame of a diff's flame view.
+  function fillDiffTable(table, node) {
+    table.textContent = "";
+    const head = element("tr");
+    for (const title of ["", "Baseline", "Current", "Change"]) head.append(element("th", "", title));
+    table.append(head);
+    const row = (label, key, baseline, current) => {
+      const tr = element("tr");
+      tr.append(element("th", "", label));
+      const change = current - baseline;
+      let changeText = "—";
+      if (baseline > 0) changeText = `${signedSeconds(change)} (${signedPercent((100 * change) / baseline)})`;
+      else if (current > 0) changeText = signedSeconds(change);
+      for (const [field, text] of [["baseline", seconds(baseline)], ["current", seconds(current)], ["change", changeText]]) {
+        const td = element("td", "", text);
+        td.dataset.field = `${field}-${key}`;
+        tr.append(td);
+      }
+      table.append(tr);
+    };
+    row("Total", "total", baseTotal[node] * diff.unit, flame.total[node] * flame.unit);
+    row("Self", "self", baseSelf[node] * diff.unit, flame.self[node] * flame.unit);
+  }
+
   function fillTooltip(node) {
     const tree = state.tree;
     const f = tree.func[node];
     const total = tree.total[node];
     const whole = tree.total[0];
-    tooltip.querySelector('[data-field="name"]').textContent = nameOf(f);
+    const field = (name) => tooltip.querySelector(`[data-field="${name}"]`);
+    field("name").textContent = nameOf(f);
     let location = "";
     if (f >= 0) {
-      const line = tree === flame ? lineOf(node) : 0;
+      const line = tree.columns ? lineOf(tree.columns, node) : 0;
       const path = filePath[funcFile[f]];
       location = path === "~" ? "outside Python code" : `${path}:${line || funcFirst[f]}`;
       const module = fileModule[funcFile[f]];
       if (module && path !== "~") location += `  (${module})`;
+    } else if (tree.kind === "elided") {
+      location = "the baseline's call paths that no longer occur";
     } else {
       location = state.thread < 0 ? "every sample with a Python frame" : `thread ${threadLabel(state.thread)}`;
     }
-    tooltip.querySelector('[data-field="location"]').textContent = location;
+    field("location").textContent = location;
+    const badge = field("badge");
+    badge.textContent = "";
+    const table = tooltip.querySelector(".tt-diff");
+    table.hidden = !(diff && tree === flame);
     const grid = tooltip.querySelector(".tt-grid");
     grid.textContent = "";
-    const time = (weight) => (weight > 0 && timeOf(weight) ? ` · ${timeOf(weight)}` : "");
-    addRow(grid, "Total", "total", integer.format(total), ` ${total === 1 ? "sample" : "samples"}${time(total)}`);
-    if (tree === flame) {
+    const time = (weight) => (weight > 0 && timeOf(weight, tree.unit) ? ` · ${timeOf(weight, tree.unit)}` : "");
+    const samples = (weight) => ` ${weight === 1 ? "sample" : "samples"}${time(weight)}`;
+    let note = "";
+    if (tree.kind === "elided") {
       const own = tree.self[node];
-      addRow(grid, "Self", "self", integer.format(own), ` ${own === 1 ? "sample" : "samples"}${time(own)}`);
+      addRow(grid, "Baseline total", "baseline-total", seconds(total * tree.unit), ` · ${samplesText(total)}`);
+      addRow(grid, "Baseline self", "baseline-self", seconds(own * tree.unit), ` · ${samplesText(own)}`);
+      addRow(grid, "Percentage", "percentage", percent(total, diff.baseline.withFrames), " of the baseline's samples");
+      if (tree.gone[node]) {
+        badge.textContent = "gone";
+        badge.style.background = GONE_COLOUR;
+        note = `Gone: this call path ran in the baseline only. Times are the baseline's, scaled ×${diff.scale.toFixed(3)}.`;
+      } else if (node !== 0) {
+        note = "Still runs now: as wide as the call paths under it that are gone.";
+      }
+    } else if (diff && tree === flame) {
+      fillDiffTable(table, node);
+      const { change, percent: pct } = changeOf(node);
+      badge.textContent = pct === null ? "new" : signedPercent(pct);
+      badge.style.background = diffColour(pct);
+      if (pct === null) addRow(grid, "Change", "change", "new", ` · ${signedSeconds(change)}, not in the baseline`, "new");
+      else {
+        const direction = Math.abs(pct) < steps[0] ? "" : pct > 0 ? "up" : "down";
+        addRow(grid, "Change", "change", signedPercent(pct), ` · ${signedSeconds(change)} of total time`, direction);
+      }
+      addRow(grid, "Samples", "total", integer.format(total), ` ${total === 1 ? "sample" : "samples"} in the current run`);
+      addRow(grid, "Percentage", "percentage", percent(total, whole), " of all samples");
+      if (pct === null) note = "New: this call path does not occur in the baseline.";
+    } else {
+      addRow(grid, "Total", "total", integer.format(total), samples(total));
+      if (tree.kind === "flame") addRow(grid, "Self", "self", integer.format(tree.self[node]), samples(tree.self[node]));
+      addRow(grid, "Percentage", "percentage", percent(total, whole), state.thread < 0 ? " of all samples" : " of the thread's samples");
     }
-    addRow(grid, "Percentage", "percentage", percent(total, whole), state.thread < 0 ? " of all samples" : " of the thread's samples");
     if (state.zoom !== 0 && isWithin(node, state.zoom)) {
       const zoomed = nameOf(tree.func[state.zoom]);
       addRow(grid, "Relative Percentage", "relative", percent(total, tree.total[state.zoom]), ` of ${zoomed}`, "rel");
     }
-    if (tree === flame && moreLines.has(node)) {
-      const pairs = moreLines.get(node);
+    if (tree.columns && tree.columns.moreLines.has(node)) {
+      const pairs = tree.columns.moreLines.get(node);
       const parts = [];
       for (let k = 0; k < pairs.length; k += 2) parts.push(`${pairs[k] || "?"} (${percent(pairs[k + 1], total)})`);
       addRow(grid, "Lines", "lines", parts.join(", "), "");
     }
-    let note = "";
-    if (tree !== flame && f >= 0) {
+    if (tree.kind === "inverted" && f >= 0) {
       const leaf = tree.parent[node] === 0 || node === 0 ? null : rootOf(node);
       note = leaf === null
         ? "Time spent in this function itself (its self time), over all its callers."
         : `Time spent in ${nameOf(tree.func[leaf])} when called through this path.`;
-    } else if (node !== state.zoom) {
+    } else if (!note && node !== state.zoom) {
       note = "Click to zoom in.";
     }
-    tooltip.querySelector('[data-field="note"]').textContent = note;
+    field("note").textContent = note;
   }
 
   function rootOf(node) {
@@ -584,6 +706,7 @@
     timings.lastZoom = performance.now() - started;
   }
 
+  const ROOT_CRUMB = { flame: "all", inverted: "all (inverted)", elided: "gone since the baseline" };
   function renderCrumbs() {
     const crumbs = $("crumbs");
     crumbs.textContent = "";
@@ -593,7 +716,7 @@
     path.reverse();
     path.forEach((node, index) => {
       if (index) crumbs.append(element("span", "sep", "›"));
-      const button = element("button", "", node === 0 ? (tree === flame ? "all" : "all (inverted)") : nameOf(tree.func[node]));
+      const button = element("button", "", node === 0 ? ROOT_CRUMB[tree.kind] : nameOf(tree.func[node]));
       button.type = "button";
       button.title = button.textContent;
       if (node === state.zoom) button.setAttribute("aria-current", "true");
@@ -689,15 +812,20 @@
   });
 
   // ---- views and threads -------------------------------------------------------------
+  // The views this page offers: a diff has no inverted view and no thread
+  // filter (the baseline is not split by thread), and an elided view when
+  // call paths of the baseline are gone.
+  const VIEWS = diff ? (diff.elidedPaths > 0 ? ["flame", "elided"] : ["flame"]) : ["flame", "inverted"];
   function setView(view) {
-    if (view === state.view) return;
+    if (view === state.view || !VIEWS.includes(view)) return;
     state.view = view;
     if (view === "inverted" && inverted === null) inverted = invertedTree(state.thread);
-    state.tree = view === "flame" ? flame : inverted;
-    $("view-flame").setAttribute("aria-pressed", String(view === "flame"));
-    $("view-inverted").setAttribute("aria-pressed", String(view === "inverted"));
+    if (view === "elided" && elided === null) elided = elidedTree();
+    state.tree = { flame, inverted, elided }[view];
+    for (const name of VIEWS) $(`view-${name}`).setAttribute("aria-pressed", String(name === view));
     state.hover = -1;
     tooltip.hidden = true;
+    renderLegend();
     zoomTo(0);
   }
 
@@ -715,42 +843,70 @@
     zoomTo(state.zoom);
   }
 
-  $("view-flame").addEventListener("click", () => setView("flame"));
-  $("view-inverted").addEventListener("click", () => setView("inverted"));
+  for (const name of ["flame", "inverted", "elided"]) {
+    const button = $(`view-${name}`);
+    if (VIEWS.includes(name)) button.addEventListener("click", () => setView(name));
+    else button.remove();
+  }
+  if (VIEWS.length < 2) $("views").remove();
   $("reset").addEventListener("click", () => zoomTo(0));
   threadSelect.addEventListener("change", () => setThread(Number(threadSelect.value)));
 
   // ---- header, threads and legend -------------------------------------------------------
+  function summaryItem(summary, label, field, value, sub) {
+    const box = element("div");
+    const dd = element("dd", "", value);
+    dd.dataset.field = field;
+    if (sub) dd.append(element("span", "sub", ` ${sub}`));
+    box.append(element("dt", "", label), dd);
+    summary.append(box);
+    return box;
+  }
+
+  // One run's figures: the profile's, or a diff's baseline.
+  function summarise(summary, run) {
+    const item = (...args) => summaryItem(summary, ...args);
+    const duration = run.durationNs / 1e9;
+    item("Duration", "duration", duration > 0 ? seconds(duration) : "unknown");
+    const framed = run.withFrames;
+    item("Samples", "samples", integer.format(run.samples), framed !== run.samples ? `(${integer.format(framed)} with Python frames)` : "");
+    const requested = run.intervalNs > 0 ? `${integer.format(1e9 / run.intervalNs)} Hz` : "as fast as possible";
+    const achieved = run.taken > 0 && duration > 0 ? `(${integer.format(run.taken / duration)}/s achieved)` : "";
+    item("Rate", "rate", requested, achieved);
+    item("Failed", "failed", integer.format(run.failed), run.taken > 0 ? `(${percent(run.failed, run.taken)})` : "");
+    item("Mode", "mode", run.mode);
+    item("Python", "python", run.python);
+    item("PID", "pid", String(run.pid));
+  }
+
   function renderHeader() {
     const command = meta.command.map(shellWord).join(" ");
     $("command").textContent = command;
     $("command").title = command;
-    document.title = `Flamegraph · ${meta.command.length ? meta.command[meta.command.length - 1] : meta.pid} · pysampler`;
+    const name = meta.command.length ? meta.command[meta.command.length - 1] : meta.pid;
+    document.title = `${diff ? "Differential flamegraph" : "Flamegraph"} · ${name} · pysampler`;
     const summary = $("summary");
-    const item = (label, field, value, sub) => {
-      const box = element("div");
-      const dd = element("dd", "", value);
-      dd.dataset.field = field;
-      if (sub) dd.append(element("span", "sub", ` ${sub}`));
-      box.append(element("dt", "", label), dd);
-      summary.append(box);
-    };
-    const duration = meta.durationNs / 1e9;
-    item("Duration", "duration", duration > 0 ? seconds(duration) : "unknown");
-    const framed = meta.withFrames;
-    item("Samples", "samples", integer.format(meta.samples), framed !== meta.samples ? `(${integer.format(framed)} with Python frames)` : "");
-    const requested = meta.intervalNs > 0 ? `${integer.format(1e9 / meta.intervalNs)} Hz` : "as fast as possible";
-    const achieved = meta.taken > 0 && duration > 0 ? `(${integer.format(meta.taken / duration)}/s achieved)` : "";
-    item("Rate", "rate", requested, achieved);
-    item("Failed", "failed", integer.format(meta.failed), meta.taken > 0 ? `(${percent(meta.failed, meta.taken)})` : "");
-    item("Mode", "mode", meta.mode);
-    item("Python", "python", meta.python);
-    item("PID", "pid", String(meta.pid));
-    item("Threads", "threads", integer.format(threads.length));
-    if (meta.startTime > 0) item("Started", "started", localTime(new Date(meta.startTime * 1000)));
+    summarise(summary, meta);
+    summaryItem(summary, "Threads", "threads", integer.format(threads.length));
+    if (meta.startTime > 0) summaryItem(summary, "Started", "started", localTime(new Date(meta.startTime * 1000)));
+    const cut = [meta.truncated ? "The profile file" : "", diff && diff.baseline.truncated ? "The baseline's file" : ""];
+    if (diff) {
+      const base = diff.baseline;
+      $("kind").textContent = "differential flamegraph";
+      const row = $("baseline-summary");
+      row.hidden = false;
+      summarise(row, base);
+      summaryItem(row, "Scaled", "scale", `×${diff.scale.toFixed(3)}`).title =
+        "The baseline's times are multiplied by this so both runs have the same total (samples × interval)";
+      if (base.startTime > 0) summaryItem(row, "Started", "started", localTime(new Date(base.startTime * 1000)));
+      const theirs = base.command.map(shellWord).join(" ");
+      $("baseline-command").textContent = theirs;
+      $("baseline-command").title = theirs;
+    }
     const warning = $("warning");
-    if (meta.truncated) {
-      warning.textContent = "The profile file was cut short (the profiler was stopped mid-write): this shows what it held.";
+    const files = cut.filter(Boolean);
+    if (files.length) {
+      warning.textContent = `${files.join(" and ")} ${files.length > 1 ? "were" : "was"} cut short (the profiler was stopped mid-write): this shows what ${files.length > 1 ? "they" : "it"} held.`;
       warning.hidden = false;
     }
   }
@@ -768,8 +924,22 @@
     threadSelect.disabled = threads.length < 2;
   }
 
+  function legendItem(legend, colour, label, title) {
+    const item = element("span", "item");
+    const swatch = element("span", "swatch");
+    swatch.style.background = colour;
+    item.title = title || label;
+    item.append(swatch, element("span", "name", label));
+    legend.append(item);
+  }
+
   function renderLegend() {
     const legend = $("legend");
+    legend.textContent = "";
+    if (diff) {
+      renderDiffLegend(legend);
+      return;
+    }
     const selfByGroup = new Float64Array(groupCount);
     for (let e = 0; e < selfCount; e++) {
       const f = funcOf[selfNode[e]];
@@ -778,15 +948,31 @@
     const shown = Math.min(groupCount, PALETTE.length);
     legend.append(element("span", "", "Colours:"));
     for (let g = 0; g < shown; g++) {
-      const item = element("span", "item");
-      const swatch = element("span", "swatch");
-      swatch.style.background = groupColour(g);
-      const name = element("span", "name", groupLabel[g]);
-      item.title = `${groupLabel[g]}: ${percent(selfByGroup[g], meta.withFrames)} of samples ran here`;
-      item.append(swatch, name);
-      legend.append(item);
+      legendItem(legend, groupColour(g), groupLabel[g], `${groupLabel[g]}: ${percent(selfByGroup[g], meta.withFrames)} of samples ran here`);
     }
     if (groupCount > shown) legend.append(element("span", "", `+ ${groupCount - shown} more (colours repeat)`));
+  }
+
+  function renderDiffLegend(legend) {
+    const scale = `×${diff.scale.toFixed(3)}`;
+    if (state.view === "elided") {
+      legend.append(element("span", "", `Call paths of the baseline that no longer occur, as wide as their baseline time (scaled ${scale}):`));
+      legendItem(legend, GONE_COLOUR, "gone");
+      legendItem(legend, STILL_COLOUR, "still runs (their caller)");
+      return;
+    }
+    legend.append(element("span", "", "Width: current time · colour: change of total time against the baseline:"));
+    const range = (shades, sign) => shades.map((colour, k) => [
+      colour,
+      k + 1 < shades.length ? `${sign}${steps[k]}–${steps[k + 1]}%` : `${sign}${steps[k]}% or more`,
+    ]);
+    const items = [
+      ...range(FALL, "-").reverse(),
+      [NEUTRAL_COLOUR, `under ±${steps[0]}%`],
+      ...range(RISE, "+"),
+      [NEW_COLOUR, "new"],
+    ];
+    for (const [colour, label] of items) legendItem(legend, colour, label);
   }
 
   // ---- keyboard ----------------------------------------------------------------------
@@ -816,6 +1002,7 @@
       case "u": case "Backspace": if (state.zoom !== 0) zoomTo(state.tree.parent[state.zoom]); break;
       case "r": zoomTo(0); break;
       case "i": setView("inverted"); break;
+      case "e": setView(state.view === "elided" ? "flame" : "elided"); break;
       case "f": setView("flame"); break;
       case "t": if (!threadSelect.disabled) threadSelect.focus(); break;
       case "?": toggleHelp(help.hidden); break;
@@ -856,11 +1043,27 @@
     },
     frame: (node) => {
       const f = state.tree.func[node];
-      return { name: nameOf(f), file: f < 0 ? "" : filePath[funcFile[f]], line: state.tree === flame ? lineOf(node) : 0 };
+      const columns = state.tree.columns;
+      return { name: nameOf(f), file: f < 0 ? "" : filePath[funcFile[f]], line: columns ? lineOf(columns, node) : 0 };
     },
     children: (node) => Array.from(state.tree.childList.subarray(state.tree.childStart[node], state.tree.childStart[node + 1])),
     total: (node) => state.tree.total[node],
     self: (node) => state.tree.self[node],
+    // A diff's figures for a frame of the current view, in seconds (the
+    // baseline's scaled); null without a diff or in the inverted view.
+    diff: (node) => {
+      const tree = state.tree;
+      if (!diff || tree.kind === "inverted") return null;
+      if (tree.kind === "elided") {
+        return { baselineTotal: tree.total[node] * tree.unit, baselineSelf: tree.self[node] * tree.unit, gone: tree.gone[node] === 1 };
+      }
+      const { current, baseline, change, percent: pct } = changeOf(node);
+      return {
+        currentTotal: current, currentSelf: flame.self[node] * flame.unit, baselineTotal: baseline,
+        baselineSelf: baseSelf[node] * diff.unit, change, percent: pct, isNew: pct === null,
+      };
+    },
+    colour: (node) => fillOf(state.tree, node),
     // The frame's rectangle in viewport coordinates, scrolled into view; null when not drawn.
     rect: (node) => {
       const k = rectIndexOf(node);
@@ -893,6 +1096,15 @@
   timings.built = performance.now();
   renderHeader();
   renderThreads();
+  if (diff) {
+    document.body.classList.add("diff");
+    if (VIEWS.includes("elided")) {
+      document.body.classList.add("has-elided");
+      $("view-elided").textContent = `Elided (${integer.format(diff.elidedPaths)})`;
+    }
+    threadSelect.disabled = true;
+    threadSelect.closest(".field").remove();
+  }
   renderLegend();
   renderCrumbs();
   draw();
