@@ -74,36 +74,60 @@ class FunctionChange:
         return None if self.baseline == 0 else 100.0 * self.change / self.baseline
 
 
+def _function_paths(profile: Profile) -> tuple[list[CallPath], list[int]]:
+    """The call path of every stack node, and each node's path id.
+
+    Walks the stack tree once, parents before children (a parent's id is
+    smaller), so a path is built from its parent's in one step instead of
+    re-slicing every stack at every depth.
+    """
+    stacks = profile.stacks
+    index: dict[CallPath, int] = {(): 0}
+    paths: list[CallPath] = [()]
+    path_of = [0] * len(stacks.parent)
+    for node in range(1, len(stacks.parent)):
+        frame = stacks.frame[node]
+        function = Function(profile.frame_filename(frame), profile.frame_qualname(frame))
+        path = (*paths[path_of[stacks.parent[node]]], function)
+        found = index.get(path)
+        if found is None:
+            found = index[path] = len(paths)
+            paths.append(path)
+        path_of[node] = found
+    return paths, path_of
+
+
 def _paths(profile: Profile) -> tuple[dict[CallPath, float], dict[CallPath, float]]:
     """Self and total seconds per call path of a profile."""
     seconds = profile.seconds_per_sample
-    self_time: dict[CallPath, float] = {}
-    total_time: dict[CallPath, float] = {}
+    paths, path_of = _function_paths(profile)
+    self_weight = [0] * len(paths)
     for stack, weight in profile.weight_by_stack().items():
-        frames = list(profile.stack_frames(stack))
-        path: CallPath = tuple(
-            Function(profile.frame_filename(f), profile.frame_qualname(f)) for f in reversed(frames)
-        )
-        if not path:
-            continue
-        amount = weight * seconds
-        self_time[path] = self_time.get(path, 0.0) + amount
-        for depth in range(1, len(path) + 1):
-            prefix = path[:depth]
-            total_time[prefix] = total_time.get(prefix, 0.0) + amount
+        self_weight[path_of[stack]] += weight
+    # A path's total is its self plus its children's totals: children come
+    # after their parents, so one pass from the end adds everything up.
+    parent_of = [0] * len(paths)
+    where = {path: i for i, path in enumerate(paths)}
+    for i in range(1, len(paths)):
+        parent_of[i] = where[paths[i][:-1]]
+    total_weight = list(self_weight)
+    for i in range(len(paths) - 1, 0, -1):
+        total_weight[parent_of[i]] += total_weight[i]
+    self_time = {paths[i]: w * seconds for i, w in enumerate(self_weight) if i and w}
+    total_time = {paths[i]: w * seconds for i, w in enumerate(total_weight) if i and w}
     return self_time, total_time
 
 
 def _function_totals(profile: Profile) -> dict[Function, float]:
     """Inclusive seconds per function, each sample counted once per function."""
     seconds = profile.seconds_per_sample
-    totals: dict[Function, float] = {}
+    paths, path_of = _function_paths(profile)
+    by_path: dict[int, int] = {}
     for stack, weight in profile.weight_by_stack().items():
-        seen = {
-            Function(profile.frame_filename(f), profile.frame_qualname(f))
-            for f in profile.stack_frames(stack)
-        }
-        for function in seen:
+        by_path[path_of[stack]] = by_path.get(path_of[stack], 0) + weight
+    totals: dict[Function, float] = {}
+    for path_id, weight in by_path.items():
+        for function in set(paths[path_id]):
             totals[function] = totals.get(function, 0.0) + weight * seconds
     return totals
 
