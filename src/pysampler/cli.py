@@ -126,6 +126,17 @@ _FORMAT_HELP = {
 }
 
 
+def _add_marker_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--native",
+        action="store_true",
+        help="a <native> frame where C code sits between Python frames (3.11+)",
+    )
+    parser.add_argument(
+        "--no-gc", dest="gc", action="store_false", help="no <GC> frame while the collector runs"
+    )
+
+
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sampling")
     group.add_argument(
@@ -152,14 +163,7 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--opcodes", action="store_true", help="record each frame's bytecode instruction"
     )
-    group.add_argument(
-        "--native",
-        action="store_true",
-        help="a <native> frame where C code sits between Python frames (3.11+)",
-    )
-    group.add_argument(
-        "--no-gc", dest="gc", action="store_false", help="no <GC> frame while the collector runs"
-    )
+    _add_marker_options(group)
     group.add_argument(
         "--blocking",
         action="store_true",
@@ -252,14 +256,7 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--opcodes", action="store_true", help="show the bytecode instruction each frame runs"
     )
-    dump.add_argument(
-        "--native",
-        action="store_true",
-        help="a <native> frame where C code sits between Python frames (3.11+)",
-    )
-    dump.add_argument(
-        "--no-gc", dest="gc", action="store_false", help="no <GC> frame while the collector runs"
-    )
+    _add_marker_options(dump)
     dump.add_argument("--json", action="store_true", help="print the snapshot as JSON")
     dump.add_argument(
         "--color",
