@@ -291,3 +291,33 @@ def test_threads_carry_their_threading_names(tmp_path: Path) -> None:
     for path in (profile.save(tmp_path / "named.bin"), streamed):
         saved = Profile.load(path)
         assert {saved.thread_name(i) for i in range(len(saved.threads.thread_id))} == names
+
+
+def test_in_process_sampler_leaves_itself_out(tmp_path: Path) -> None:
+    """``Sampler()`` samples its own process from a native thread; its
+    drain thread is never sampled."""
+    script = tmp_path / "self_profile.py"
+    script.write_text(
+        "import json, sys, threading, time\n"
+        "from pysampler import Sampler\n"
+        "def crunch():\n"
+        "    end = time.monotonic() + 1.0\n"
+        "    while time.monotonic() < end:\n"
+        "        sum(range(500))\n"
+        "with Sampler(all_threads=True) as sampler:\n"
+        "    crunch()\n"
+        "p = sampler.profile\n"
+        "stacks = p.weight_by_stack()\n"
+        "names = sorted({p.frame_qualname(f) for s in stacks for f in p.stack_frames(s)})\n"
+        "ids = range(p.sample_count)\n"
+        "threads = sorted({p.thread_name(p.samples.thread[i]) or '' for i in ids})\n"
+        "json.dump({'names': names, 'threads': threads, 'samples': p.sample_count}, sys.stdout)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert "crunch" in report["names"]
+    assert report["threads"] == ["MainThread"]
+    assert report["samples"] > 500
