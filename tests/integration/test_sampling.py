@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
 import pstats
 import signal
 import subprocess
@@ -321,3 +322,34 @@ def test_in_process_sampler_leaves_itself_out(tmp_path: Path) -> None:
     assert "crunch" in report["names"]
     assert report["threads"] == ["MainThread"]
     assert report["samples"] > 500
+
+
+def test_realtime_stats_print_live_figures() -> None:
+    target = start_spinner()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pysampler",
+                "attach",
+                str(target.pid),
+                "-d",
+                "1.5",
+                "--realtime-stats",
+                "--collapsed",
+                "-o",
+                os.devnull,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        target.kill()
+        target.wait()
+    assert result.returncode == 0, result.stderr
+    live = [line for line in result.stderr.splitlines() if "Hz" in line and "recent" in line]
+    assert live, result.stderr
+    assert "samples" in live[-1] and "late" in live[-1]
