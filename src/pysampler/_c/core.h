@@ -232,6 +232,9 @@ int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int ps_read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out);
+/* The scheduler state letter of a process (tid 0) or one of its threads
+ * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
+char ps_proc_state(int32_t pid, uint64_t tid);
 int ps_ensure_scratch(ps_unwinder *u, size_t size);
 int ps_ensure_batch(ps_unwinder *u, size_t size);
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);

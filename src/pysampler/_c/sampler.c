@@ -201,15 +201,11 @@ static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
     }
 }
 
-/* A thread seen for the first time: its threading name, read once. */
-static void name_new_thread(ps_sampler *s, ps_thread_entry *entry)
-{
-    uint32_t count = 0, string_id;
-    if (ps_unwinder_thread_names(s->u, &count) == PS_OK &&
-        ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) == PS_OK) {
-        entry->name_id = string_id;
-    }
-}
+/* Unnamed threads are looked up at the end of the snapshot that first saw
+ * them (one read of threading's table for all of them), then again every
+ * so often: the main thread is sampled before `threading` exists. */
+#define NAMING_FIRST_NS 250000000LL
+#define NAMING_MOST_NS 8000000000LL
 
 /* Intern one thread's stack (frames leaf first) and record a sample; a
  * thread with no Python frame (starting or ending) gives none. */
@@ -223,7 +219,8 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     uint32_t known = s->threads.count;
     int rc = intern(&s->threads, &s->thread_index, &te, hash_thread, same_thread, &sample.thread);
     if (rc == PS_OK && s->threads.count > known) {
-        name_new_thread(s, vec_at(&s->threads, sample.thread));
+        s->next_naming_ns = 0; /* name it at the end of this snapshot */
+        s->naming_every_ns = NAMING_FIRST_NS;
     }
     while (rc == PS_OK && s->last_stacks.count < s->threads.count) {
         last_stack empty = {NULL, NULL, 0, 0};
@@ -275,18 +272,12 @@ static int freeze(int32_t pid)
     if (kill(pid, SIGSTOP) != 0) {
         return -1;
     }
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
     for (int tries = 0; tries < 10000; tries++) {
-        FILE *f = fopen(path, "re");
-        if (!f) {
+        char state = ps_proc_state(pid, 0);
+        if (!state) {
             return -1;
         }
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *paren = strrchr(buf, ')');
-        if (paren && (paren[2] == 'T' || paren[2] == 't')) {
+        if (state == 'T' || state == 't') {
             return 0;
         }
         struct timespec pause = {0, 10000};
@@ -295,12 +286,9 @@ static int freeze(int32_t pid)
     return -1;
 }
 
-/* Threads first seen before their name existed (the main thread, sampled
- * before `threading` was imported): look again every so often. */
-#define NAMING_FIRST_NS 250000000LL
-#define NAMING_MOST_NS 8000000000LL
-
-static int name_late_threads(ps_sampler *s, int64_t at)
+/* Threads without a name yet: look them up in the target's `threading`;
+ * those already sent in a batch are passed on as renames. */
+static int name_threads(ps_sampler *s, int64_t at)
 {
     if (at < s->next_naming_ns) {
         return PS_OK;
@@ -376,7 +364,7 @@ static int sample_once(ps_sampler *s, int64_t at)
             }
         }
     }
-    return name_late_threads(s, at);
+    return name_threads(s, at);
 }
 
 static void finish(ps_sampler *s, int32_t state, int error)

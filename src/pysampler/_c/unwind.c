@@ -312,29 +312,30 @@ static ps_thread_rec *push_thread(ps_unwinder *u)
 
 /* ---- threads ---------------------------------------------------------------- */
 
-static int on_cpu(int32_t pid, uint64_t tid)
+char ps_proc_state(int32_t pid, uint64_t tid)
 {
     char path[96], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
+    if (tid) {
+        snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
+    } else {
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    }
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return -1;
+        return 0;
     }
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) {
-        return -1;
+        return 0;
     }
     buf[n] = '\0';
+    /* The command name in parentheses may hold anything: the state follows
+     * the last ')'. */
     char *paren = strrchr(buf, ')');
-    if (!paren || paren[1] != ' ') {
-        return -1;
-    }
-    return paren[2] == 'R';
+    return paren && paren[1] == ' ' ? paren[2] : 0;
 }
 
-/* Whether the thread is inside an except block: the topmost exception
- * state with an exception set, as sys.exc_info() finds it. */
 /* Whether the thread is inside an except block: the topmost exception
  * state with an exception set, as sys.exc_info() finds it.  The first item
  * (value, previous) was read with the thread state. */
@@ -457,10 +458,10 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
         t->status |= PS_THREAD_MAIN;
     }
     if (options & PS_SNAP_CPU_STATE) {
-        int running = t->native_id ? on_cpu(u->target.pid, t->native_id) : -1;
-        if (running > 0) {
+        char state = t->native_id ? ps_proc_state(u->target.pid, t->native_id) : 0;
+        if (state == 'R') {
             t->status |= PS_THREAD_ON_CPU;
-        } else if (running < 0) {
+        } else if (!state) {
             t->status |= PS_THREAD_UNKNOWN;
         }
     }
@@ -608,20 +609,8 @@ static int target_gone(ps_unwinder *u)
     if (kill(u->target.pid, 0) != 0) {
         return 1;
     }
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%d/stat", u->target.pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 1;
-    }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) {
-        return 1;
-    }
-    buf[n] = '\0';
-    char *paren = strrchr(buf, ')');
-    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+    char state = ps_proc_state(u->target.pid, 0);
+    return !state || state == 'Z' || state == 'X';
 }
 
 int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
