@@ -74,6 +74,11 @@ typedef struct ps_strings {
     uint32_t slot_count;
 } ps_strings;
 
+/* `items` (count used, *capacity allocated, of item_size bytes each) with
+ * room for one more: the same or a grown block, or NULL when out of memory
+ * (the old block is then untouched).  The first block holds `first`. */
+void *ps_grow(void *items, uint32_t count, uint32_t *capacity, size_t item_size, uint32_t first);
+
 int ps_strings_intern(ps_strings *s, const char *text, size_t len, uint32_t *id);
 void ps_strings_free(ps_strings *s);
 

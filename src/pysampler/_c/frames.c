@@ -56,15 +56,11 @@ static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint3
 
 static int push_link(ps_unwinder *u, const ps_chain_link *link)
 {
-    if (u->link_count == u->link_capacity) {
-        uint32_t capacity = u->link_capacity ? u->link_capacity * 2 : 256;
-        ps_chain_link *links = realloc(u->links, capacity * sizeof *links);
-        if (!links) {
-            return PS_ENOMEM;
-        }
-        u->links = links;
-        u->link_capacity = capacity;
+    ps_chain_link *links = ps_grow(u->links, u->link_count, &u->link_capacity, sizeof *links, 256);
+    if (!links) {
+        return PS_ENOMEM;
     }
+    u->links = links;
     u->links[u->link_count++] = *link;
     return PS_OK;
 }

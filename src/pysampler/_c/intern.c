@@ -4,6 +4,19 @@
 
 #include "core.h"
 
+void *ps_grow(void *items, uint32_t count, uint32_t *capacity, size_t item_size, uint32_t first)
+{
+    if (count < *capacity) {
+        return items;
+    }
+    uint32_t grown = *capacity ? *capacity * 2 : first;
+    void *block = realloc(items, (size_t)grown * item_size);
+    if (block) {
+        *capacity = grown;
+    }
+    return block;
+}
+
 static uint64_t hash_bytes(const char *p, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -140,15 +153,12 @@ ps_code_entry *ps_code_cache_slot(ps_code_cache *c, uint64_t address)
 
 int ps_code_cache_add_record(ps_code_cache *c, const ps_code_rec *rec, uint32_t *id)
 {
-    if (c->record_count == c->record_capacity) {
-        uint32_t capacity = c->record_capacity ? c->record_capacity * 2 : 256;
-        ps_code_rec *records = realloc(c->records, capacity * sizeof *records);
-        if (!records) {
-            return PS_ENOMEM;
-        }
-        c->records = records;
-        c->record_capacity = capacity;
+    ps_code_rec *records =
+        ps_grow(c->records, c->record_count, &c->record_capacity, sizeof *records, 256);
+    if (!records) {
+        return PS_ENOMEM;
     }
+    c->records = records;
     c->records[c->record_count] = *rec;
     *id = c->record_count++;
     return PS_OK;

@@ -24,15 +24,11 @@ typedef struct vec {
 
 static int vec_push(vec *v, const void *item)
 {
-    if (v->count == v->capacity) {
-        uint32_t capacity = v->capacity ? v->capacity * 2 : 256;
-        void *items = realloc(v->items, (size_t)capacity * v->item_size);
-        if (!items) {
-            return PS_ENOMEM;
-        }
-        v->items = items;
-        v->capacity = capacity;
+    void *items = ps_grow(v->items, v->count, &v->capacity, v->item_size, 256);
+    if (!items) {
+        return PS_ENOMEM;
     }
+    v->items = items;
     memcpy((char *)v->items + (size_t)v->count * v->item_size, item, v->item_size);
     v->count++;
     return PS_OK;

@@ -407,15 +407,11 @@ static int instance_attr(names_ctx *c, uint64_t obj, const char *name, int hint,
 
 static int add_name(ps_unwinder *u, uint64_t thread_id, uint32_t string_id)
 {
-    if (u->name_count == u->name_capacity) {
-        uint32_t capacity = u->name_capacity ? u->name_capacity * 2 : 16;
-        ps_thread_name *names = realloc(u->names, capacity * sizeof *names);
-        if (!names) {
-            return PS_ENOMEM;
-        }
-        u->names = names;
-        u->name_capacity = capacity;
+    ps_thread_name *names = ps_grow(u->names, u->name_count, &u->name_capacity, sizeof *names, 16);
+    if (!names) {
+        return PS_ENOMEM;
     }
+    u->names = names;
     u->names[u->name_count].thread_id = thread_id;
     u->names[u->name_count].string_id = string_id;
     u->name_count++;

@@ -281,30 +281,24 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f)
 {
-    if (u->frame_count == u->frame_capacity) {
-        uint32_t capacity = u->frame_capacity ? u->frame_capacity * 2 : 1024;
-        ps_frame_rec *frames = realloc(u->frames, capacity * sizeof *frames);
-        if (!frames) {
-            return PS_ENOMEM;
-        }
-        u->frames = frames;
-        u->frame_capacity = capacity;
+    ps_frame_rec *frames =
+        ps_grow(u->frames, u->frame_count, &u->frame_capacity, sizeof *frames, 1024);
+    if (!frames) {
+        return PS_ENOMEM;
     }
+    u->frames = frames;
     u->frames[u->frame_count++] = *f;
     return PS_OK;
 }
 
 static ps_thread_rec *push_thread(ps_unwinder *u)
 {
-    if (u->thread_count == u->thread_capacity) {
-        uint32_t capacity = u->thread_capacity ? u->thread_capacity * 2 : 16;
-        ps_thread_rec *threads = realloc(u->threads, capacity * sizeof *threads);
-        if (!threads) {
-            return NULL;
-        }
-        u->threads = threads;
-        u->thread_capacity = capacity;
+    ps_thread_rec *threads =
+        ps_grow(u->threads, u->thread_count, &u->thread_capacity, sizeof *threads, 16);
+    if (!threads) {
+        return NULL;
     }
+    u->threads = threads;
     ps_thread_rec *t = &u->threads[u->thread_count++];
     memset(t, 0, sizeof *t);
     return t;
