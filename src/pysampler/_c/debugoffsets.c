@@ -384,6 +384,7 @@ typedef struct common_1415 {
     const do_debugger_support *debugger;
     uint64_t tstate_size, tstate_next, tstate_interp, tstate_current_frame, tstate_thread_id,
         tstate_native_thread_id;
+    uint64_t gc_collecting;   /* in PyInterpreterState: its gc state, then collecting */
 } common_1415;
 
 /* Values the headers fix for a default (GIL, non-trace-refs) build: if the
@@ -455,6 +456,7 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
     TAKE(gil_locked, is->gil_runtime_state_locked - gil, is->size - gil, 4);
     TAKE(gil_last_holder, is->gil_runtime_state_holder - gil, is->size - gil, 8);
     TAKE_SIZE(interp_size, is->size);
+    TAKE(interp_gc_collecting, c->gc_collecting, is->size, 4);
 
     TAKE(tstate_next, c->tstate_next, c->tstate_size, 8);
     TAKE(tstate_interp, c->tstate_interp, c->tstate_size, 8);
@@ -517,6 +519,7 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
         .tstate_current_frame = (d)->thread_state.current_frame,                            \
         .tstate_thread_id = (d)->thread_state.thread_id,                                    \
         .tstate_native_thread_id = (d)->thread_state.native_thread_id,                      \
+        .gc_collecting = (d)->interpreter_state.gc + (d)->gc.collecting,                    \
     }
 
 static int apply_314(ps_unwinder *u, const debug_offsets_314 *d)
@@ -527,8 +530,6 @@ static int apply_314(ps_unwinder *u, const debug_offsets_314 *d)
         return rc;
     }
     ps_layout *L = &u->layout;
-    TAKE(interp_gc_collecting, d->interpreter_state.gc + d->gc.collecting,
-         d->interpreter_state.size, 4);
     /* 3.14's table has no PyCompactUnicodeObject size; the header makes it
      * PyASCIIObject plus utf8_length and utf8. */
     TAKE(unicode_compact_size, d->unicode_object.asciiobject_size + 16, d->unicode_object.size, 0);
@@ -546,8 +547,6 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
         return rc;
     }
     ps_layout *L = &u->layout;
-    TAKE(interp_gc_collecting, d->interpreter_state.gc + d->gc.collecting,
-         d->interpreter_state.size, 4);
     uint64_t ascii = d->unicode_object.asciiobject_size;
     uint64_t compact = d->unicode_object.compactunicodeobject_size;
     if (compact != ascii + 16) {
