@@ -236,7 +236,6 @@ int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-int ps_read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out);
 /* The scheduler state letter of a process (tid 0) or one of its threads
  * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
 char ps_proc_state(int32_t pid, uint64_t tid);

@@ -50,15 +50,6 @@ const char *ps_error_name(int code)
 
 /* ---- small readers ------------------------------------------------------ */
 
-int ps_read_field(ps_unwinder *u, uint64_t base, int32_t off, uint64_t *out)
-{
-    *out = 0;
-    if (off == PS_ABSENT) {
-        return PS_OK;
-    }
-    return ps_read_ptr(&u->reader, base + (uint64_t)off, out);
-}
-
 /* Several 8-byte fields of one struct in one read; absent ones read as 0. */
 static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, uint64_t **values,
                        int n)
