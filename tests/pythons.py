@@ -53,8 +53,23 @@ def _pyenv_root() -> Path:
         return Path.home() / ".pyenv"
 
 
+def debian_unstable_root() -> Path:
+    """Where tools/debian_pythons.sh unpacks Debian unstable's interpreters."""
+    folder = os.environ.get("PYSAMPLER_DEBIAN_PYTHONS")
+    base = Path(folder) if folder else Path.home() / ".cache" / "pysampler" / "debian-unstable"
+    return base / "root"
+
+
+def debian_unstable(build: str = "") -> list[Path]:
+    """Debian unstable's python3.X-local copies (``build="d"``: the debug ones)."""
+    bin_dir = debian_unstable_root() / "usr" / "bin"
+    found = [bin_dir / f"python3.{minor}{build}-local" for minor in (13, 14, 15)]
+    return [path for path in found if path.exists()]
+
+
 def installed() -> list[Python]:
-    """Every pyenv CPython of a supported version, then Debian's python3."""
+    """Every pyenv CPython of a supported version, Debian's python3, then
+    Debian unstable's 3.13-3.15 as tools/debian_pythons.sh unpacks them."""
     found = []
     versions = _pyenv_root() / "versions"
     names = sorted(versions.iterdir(), key=lambda p: [int(x) for x in re.findall(r"\d+", p.name)])
@@ -69,6 +84,10 @@ def installed() -> list[Python]:
     version = _version(debian) if Path(debian).exists() else None
     if version and version[:2] in SUPPORTED:
         found.append(Python(f"debian-{'.'.join(map(str, version))}", debian, version))
+    for path in debian_unstable():
+        version = _version(str(path))
+        if version and version[:2] in SUPPORTED:
+            found.append(Python(f"debian-{'.'.join(map(str, version))}", str(path), version))
     return found
 
 

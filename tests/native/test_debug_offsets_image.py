@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pythons import debian_unstable
 
 from pysampler import (
     Snapshot,
@@ -857,12 +858,13 @@ def unreadable_builds() -> list[Path]:
         for version in sorted(pyenv.iterdir()):
             if version.name.endswith(("t", "-debug", "d")):
                 found += sorted((version / "bin").glob("python3.*[0-9td]"))
+    found += debian_unstable("d")
     return [p for p in found if p.is_file() and not p.name.endswith("-config")]
 
 
 def test_a_debug_build_is_installed_to_check_refusal() -> None:
-    """.ci/run installs Debian's python3.11-dbg so the refusal runs on a real build."""
-    assert unreadable_builds(), "install a debug CPython: apt-get install -y python3.11-dbg"
+    """tools/test_machine.sh installs Debian's debug builds, so the refusal runs on real ones."""
+    assert unreadable_builds(), "install the debug CPythons: tools/test_machine.sh"
 
 
 @pytest.mark.parametrize("python", unreadable_builds(), ids=str)
