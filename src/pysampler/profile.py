@@ -86,7 +86,8 @@ class ProfileMetadata:
     taken: int = 0
     """Sampling instants attempted."""
     failed: int = 0
-    """Instants that could not read the target."""
+    """Failed samples: instants whose snapshot failed, plus each wanted thread
+    whose stack could not be read at an instant."""
     late: int = 0
     """Deadlines missed because sampling fell behind."""
     ended_by: str | None = None

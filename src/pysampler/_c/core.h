@@ -159,10 +159,21 @@ typedef struct ps_chain_link {
     uint64_t frame;
     uint64_t code;
     int32_t offset;          /* bytes into the bytecode, -1 unknown */
+    int64_t instr_delta;     /* 3.11+: the instruction pointer minus the code's first
+                                instruction, in bytes, checked once the code is known */
     int32_t shim;            /* a frame with no Python code of its own */
     int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
     ps_code_entry *entry;
 } ps_chain_link;
+
+/* Pages of the target read in one go around a frame no prediction held:
+ * data[0] stands for address base; [lo, hi) were read (empty: lo == hi). */
+#define PS_WINDOWS 4
+typedef struct ps_window {
+    unsigned char *data;
+    uint64_t base, lo, hi;
+    uint64_t used;           /* u->window_clock when last used */
+} ps_window;
 
 /* The frame addresses a thread had at its last sample. */
 #define PS_CHAIN_CACHE 64
@@ -205,6 +216,8 @@ struct ps_unwinder {
     uint32_t link_count, link_capacity;
     unsigned char *batch;        /* vectored reads land here */
     size_t batch_size;
+    ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames (frames.c) */
+    uint64_t window_clock;
     int32_t code_window_at, code_window_size;
     int64_t now_ns;              /* CLOCK_MONOTONIC_COARSE at this snapshot */
 

@@ -15,6 +15,8 @@
 #define PS_BATCH_FRAMES 512
 #define PS_MAX_SPAN (64 * 1024)
 #define PS_MAX_RUNS 32
+#define PS_PAGE 4096
+#define PS_WINDOW_PAGES 16
 
 /* The cached chain of the thread whose PyThreadState is at tstate. */
 static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
@@ -65,18 +67,20 @@ static int push_link(ps_unwinder *u, const ps_chain_link *link)
     return PS_OK;
 }
 
-/* The predicted frames [from, from + n) as a few spans of memory, when they
- * sit close together (3.11+ keep frames on data-stack chunks): one range
- * costs the kernel far less than one range per frame.  Frames near each
- * other form a run; all runs are read in one vectored read. */
-static int read_runs(ps_unwinder *u, const ps_thread_frames *c, uint32_t from, uint32_t n,
-                     size_t size)
+/* The frames at addrs[0..n) as a few spans of memory, when they sit close
+ * together (3.11+ keep frames on data-stack chunks, and 3.8-3.10's frame
+ * objects mostly share a few allocator pools): the kernel's cost is per
+ * range far more than per byte (some 0.16 us a range against 10 us for
+ * 180 KiB), so copying what lies between frames is cheaper than one range
+ * per frame.  Frames near each other form a run; all runs are read in one
+ * vectored read.  Frame i lands at u->batch + i * size. */
+static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size)
 {
     uint64_t lo[PS_MAX_RUNS], hi[PS_MAX_RUNS];
     uint32_t run_of[PS_BATCH_FRAMES];
     int runs = 0;
     for (uint32_t i = 0; i < n; i++) {
-        uint64_t a = c->addrs[from + i];
+        uint64_t a = addrs[i];
         int r = runs - 1;
         if (r >= 0) {
             uint64_t new_lo = a < lo[r] ? a : lo[r], new_hi = a > hi[r] ? a : hi[r];
@@ -94,7 +98,7 @@ static int read_runs(ps_unwinder *u, const ps_thread_frames *c, uint32_t from, u
         run_of[i] = (uint32_t)runs++;
     }
     if (n < 4 || (uint32_t)runs * 4 > n) {
-        return 0; /* scattered frames (3.8-3.10 heap objects): one range each is better */
+        return 0; /* scattered frames: one range each is better */
     }
     size_t frames_at = (size_t)n * size, total = 0, at[PS_MAX_RUNS];
     for (int r = 0; r < runs; r++) {
@@ -113,22 +117,35 @@ static int read_runs(ps_unwinder *u, const ps_thread_frames *c, uint32_t from, u
     }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = run_of[i];
-        memcpy(u->batch + (size_t)i * size, u->batch + at[r] + (c->addrs[from + i] - lo[r]), size);
+        memcpy(u->batch + (size_t)i * size, u->batch + at[r] + (addrs[i] - lo[r]), size);
     }
     return 1;
 }
 
-/* Read the predicted frames from index `from` on into the batch buffer;
- * returns how many were read whole. */
-static uint32_t read_predicted(ps_unwinder *u, const ps_thread_frames *c, uint32_t from)
+/* How much of each frame the walk reads: a whole _PyInterpreterFrame
+ * (3.11+), or the head of a frame object up to the fields it needs (3.8-3.10
+ * frame objects end in a block stack of some 240 bytes never looked at). */
+static size_t frame_read_size(const ps_unwinder *u)
 {
     const ps_layout *L = &u->layout;
-    uint32_t n = c->count - from;
+    if (L->frame_lasti == PS_ABSENT) {
+        return (size_t)L->frame_size;
+    }
+    int32_t end = L->frame_previous > L->frame_code ? L->frame_previous : L->frame_code;
+    end = (L->frame_lasti > end ? L->frame_lasti : end) + 8;
+    return end < L->frame_size ? (size_t)end : (size_t)L->frame_size;
+}
+
+/* Read the frames at addrs[0..n), at most PS_BATCH_FRAMES, into the batch
+ * buffer (frame i at u->batch + i * frame_read_size); returns how many, from
+ * the first, were read whole. */
+static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
+{
     if (n > PS_BATCH_FRAMES) {
         n = PS_BATCH_FRAMES;
     }
-    size_t size = (size_t)L->frame_size;
-    if (read_runs(u, c, from, n, size)) {
+    size_t size = frame_read_size(u);
+    if (read_runs(u, addrs, n, size)) {
         return n;
     }
     if (ps_ensure_batch(u, (size_t)n * size) != PS_OK) {
@@ -136,12 +153,134 @@ static uint32_t read_predicted(ps_unwinder *u, const ps_thread_frames *c, uint32
     }
     ps_segment segs[PS_BATCH_FRAMES];
     for (uint32_t i = 0; i < n; i++) {
-        segs[i].addr = c->addrs[from + i];
-        segs[i].buf = u->batch + (size_t)i * size;
-        segs[i].len = size;
+        segs[i] = (ps_segment){addrs[i], u->batch + (size_t)i * size, size};
     }
     int got = ps_read_many(&u->reader, segs, (int)n);
     return got > 0 ? (uint32_t)got : 0;
+}
+
+/* The frame at addr, from memory read around it in one go.  3.11+ push a
+ * thread's frames one above the other on its data stack, so the callers of
+ * a frame no earlier sample predicted lie just below it; 3.8-3.10's frame
+ * objects mostly share a few allocator pools, so they lie around it
+ * (`around`).  Reading them with it, in one call, is both far faster than
+ * one read per frame and close to a snapshot of a stack that keeps
+ * changing: a chain read frame by frame takes long enough for the thread
+ * to pop what is still to be read.  The pages are read nearest first, so
+ * the window ends where mapped memory does (the kernel stops at the first
+ * page it cannot read).  A few windows are kept: a chain can hop between
+ * pools and back. */
+static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t size, int around)
+{
+    ps_window *w = &u->windows[0];
+    for (int i = 0; i < PS_WINDOWS; i++) {
+        ps_window *x = &u->windows[i];
+        if (addr >= x->lo && addr + size <= x->hi) {
+            x->used = ++u->window_clock;
+            return x->data + (addr - x->base);
+        }
+        if (x->used < w->used) {
+            w = x;
+        }
+    }
+    w->lo = w->hi = 0;
+    w->used = ++u->window_clock;
+    if (!w->data && !(w->data = malloc(PS_WINDOW_PAGES * PS_PAGE))) {
+        return NULL;
+    }
+    uint64_t first = addr & ~(uint64_t)(PS_PAGE - 1);
+    uint64_t last = (addr + size - 1) & ~(uint64_t)(PS_PAGE - 1);
+    int64_t low = around ? (int64_t)(PS_WINDOW_PAGES / 2) : (int64_t)(PS_WINDOW_PAGES - 1) -
+                                                                (int64_t)((last - first) / PS_PAGE);
+    if ((int64_t)(first / PS_PAGE) - low < 1) {
+        low = (int64_t)(first / PS_PAGE) - 1; /* never below the first page */
+    }
+    w->base = first - (uint64_t)low * PS_PAGE;
+    int start = (int)low, top = (int)((last - w->base) / PS_PAGE);
+    /* Page indices nearest first: below-only descends from the frame's last
+     * page; around alternates above and below its first page. */
+    int order[PS_WINDOW_PAGES], n = 0;
+    if (!around) {
+        for (int i = top; i >= 0; i--) {
+            order[n++] = i;
+        }
+    } else {
+        for (int step = 0; n < PS_WINDOW_PAGES && step < PS_WINDOW_PAGES; step++) {
+            if (start + step < PS_WINDOW_PAGES) {
+                order[n++] = start + step;
+            }
+            if (step > 0 && start - step >= 0 && n < PS_WINDOW_PAGES) {
+                order[n++] = start - step;
+            }
+        }
+    }
+    ps_segment segs[PS_WINDOW_PAGES];
+    for (int i = 0; i < n; i++) {
+        segs[i] = (ps_segment){w->base + (uint64_t)order[i] * PS_PAGE,
+                               w->data + (size_t)order[i] * PS_PAGE, PS_PAGE};
+    }
+    int got = ps_read_many(&u->reader, segs, n);
+    int lo = PS_WINDOW_PAGES, hi = -1;
+    for (int i = 0; i < got; i++) {
+        lo = order[i] < lo ? order[i] : lo;
+        hi = order[i] > hi ? order[i] : hi;
+    }
+    /* Both the frame's pages must be in (nearest first: they come first). */
+    if (got <= 0 || lo > start || hi < top) {
+        return NULL;
+    }
+    w->lo = w->base + (uint64_t)lo * PS_PAGE;
+    w->hi = w->base + (uint64_t)(hi + 1) * PS_PAGE;
+    return w->data + (addr - w->base);
+}
+
+/* Whether the chain just walked ends where a thread's chain starts: an
+ * entry frame that C code called (3.11 flags it; 3.12+ begin with a frame
+ * of no Python code of their own).  A chain read while the thread changed
+ * it can end early, at a stale frame whose caller field was cleared. */
+static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
+{
+    const ps_layout *L = &u->layout;
+    if (u->link_count == 0) {
+        return leaf == 0; /* a thread with no frame at all, or only cleared ones */
+    }
+    const ps_chain_link *root = &u->links[u->link_count - 1];
+    if (L->owner_cstack != PS_ABSENT) {
+        return root->shim;
+    }
+    if (L->frame_is_entry != PS_ABSENT) {
+        return root->called_from_c;
+    }
+    return 1;
+}
+
+/* 3.8-3.10: whether every frame object of the chain still holds what the
+ * walk read (alive, the same caller and code), read again in one go.
+ * Their frames are heap objects read over tens of microseconds; a thread
+ * that returned and called again meanwhile reuses the same objects (free
+ * lists) elsewhere in its stack, and a chain stitched from two moments
+ * would pass every other check.  The chain is the one just remembered. */
+static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
+{
+    const ps_layout *L = &u->layout;
+    size_t size = frame_read_size(u);
+    for (uint32_t from = 0; from < chain->count; from += PS_BATCH_FRAMES) {
+        uint32_t count = chain->count - from;
+        count = count < PS_BATCH_FRAMES ? count : PS_BATCH_FRAMES;
+        if (read_frames(u, chain->addrs + from, count) != count) {
+            return 0;
+        }
+        for (uint32_t i = 0; i < count; i++) {
+            const unsigned char *data = u->batch + (size_t)i * size;
+            uint32_t at = from + i;
+            uint64_t caller = at + 1 < chain->count ? chain->addrs[at + 1] : 0;
+            if ((int64_t)field_u64(data, 0) <= 0 || field_u64(data, L->frame_previous) != caller ||
+                field_u64(data, L->frame_code) != u->links[at].code) {
+                return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* Pass 1: follow the chain, keeping (code, offset) per frame. */
@@ -151,29 +290,38 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
     ps_thread_frames *cache = chain_cache(u, tstate);
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
     u->link_count = 0;
+    for (int i = 0; i < PS_WINDOWS; i++) {
+        u->windows[i].lo = u->windows[i].hi = 0; /* what they held is from another moment */
+    }
+    uint64_t leaf = frame;
     int interpreter_frames = L->frame_lasti == PS_ABSENT;
+    uint32_t python_links = 0;
     for (int depth = 0; frame; depth++) {
         if (depth >= PS_MAX_DEPTH || !ps_plausible_pointer(frame)) {
             return PS_ECORRUPT;
         }
         const unsigned char *data = NULL;
         if (next < batch_from + batch_count && cache->addrs[next] == frame) {
-            data = u->batch + (size_t)(next - batch_from) * (size_t)L->frame_size;
+            data = u->batch + (size_t)(next - batch_from) * frame_read_size(u);
             next++;
         } else {
             uint32_t k = 0;
             while (k < cache->count && cache->addrs[k] != frame) {
                 k++;
             }
-            if (k < cache->count && (batch_count = read_predicted(u, cache, k)) > 0) {
+            if (k < cache->count &&
+                (batch_count = read_frames(u, cache->addrs + k, cache->count - k)) > 0) {
                 batch_from = k;
                 data = u->batch;
                 next = k + 1;
+            } else if ((data = window_frame(u, frame, frame_read_size(u), !interpreter_frames)) !=
+                       NULL) {
+                batch_count = 0;
             } else {
                 batch_count = 0;
-                int rc = ps_ensure_scratch(u, (size_t)L->frame_size);
+                int rc = ps_ensure_scratch(u, frame_read_size(u));
                 if (rc == PS_OK) {
-                    rc = ps_read(&u->reader, frame, u->scratch, (size_t)L->frame_size);
+                    rc = ps_read(&u->reader, frame, u->scratch, frame_read_size(u));
                 }
                 if (rc != PS_OK) {
                     return rc;
@@ -181,7 +329,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
                 data = u->scratch;
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, 0, NULL};
+        ps_chain_link link = {frame, 0, -1, 0, 0, 0, NULL};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -195,10 +343,30 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
             link.shim = L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack;
             link.called_from_c = L->frame_is_entry != PS_ABSENT && data[L->frame_is_entry] != 0;
             uint64_t first = link.code + (uint64_t)L->code_adaptive;
-            if (instr >= first && instr - first < (1u << 30)) {
-                link.offset = (int32_t)(instr - first);
+            link.instr_delta = (int64_t)(instr - first);
+            if (link.instr_delta >= 0 && link.instr_delta < (1 << 30)) {
+                link.offset = (int32_t)link.instr_delta;
+            }
+            if (!link.shim && link.code == 0) {
+                /* 3.14+ clear f_executable as they pop a frame: at the leaf
+                 * that frame is leaving and its caller is the thread's
+                 * frame.  Anywhere else (or before 3.14, where a stale
+                 * frame pointer can land in a fresh zeroed chunk) the chain
+                 * was read while it changed. */
+                if (python_links > 0 || L->minor < 14) {
+                    return PS_ECORRUPT;
+                }
+                frame = previous;
+                continue;
             }
         } else {
+            /* A frame object that has returned waits, with no reference, for
+             * reuse in a free list whose links are its f_back: read stale,
+             * it would end the chain early.  (ob_refcnt leads the object in
+             * every build pysampler reads.) */
+            if ((int64_t)field_u64(data, 0) <= 0) {
+                return PS_ECORRUPT;
+            }
             link.code = field_u64(data, L->frame_code);
             int32_t lasti = field_i32(data, L->frame_lasti);
             /* 3.10 counts f_lasti in 2-byte code units, 3.8-3.9 in bytes. */
@@ -222,9 +390,17 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
         if (rc != PS_OK) {
             return rc;
         }
+        python_links += !link.shim;
         frame = previous;
     }
-    return remember_chain(cache, u->links, u->link_count);
+    if (!chain_rooted(u, leaf)) {
+        return PS_ECORRUPT;
+    }
+    int rc = remember_chain(cache, u->links, u->link_count);
+    if (rc == PS_OK && !interpreter_frames && !heap_chain_unchanged(u, cache)) {
+        rc = PS_ECORRUPT;
+    }
+    return rc;
 }
 
 /* The fields that identify a code object, read from a window starting at
@@ -262,6 +438,7 @@ static void code_window(ps_unwinder *u)
 /* Pass 2: find each link's code entry, checking cached ones in batches. */
 static int resolve_codes(ps_unwinder *u)
 {
+    const ps_layout *L = &u->layout;
     if (u->code_window_size == 0) {
         code_window(u);
     }
@@ -324,6 +501,12 @@ static int resolve_codes(ps_unwinder *u)
     for (uint32_t i = 0; i < u->link_count; i++) {
         ps_chain_link *link = &u->links[i];
         link->entry = link->shim ? NULL : ps_code_cache_find(&u->codes, link->code);
+        /* 3.11-3.12 start a frame one code unit before its first instruction. */
+        if (link->entry && L->code_adaptive != PS_ABSENT &&
+            (link->instr_delta < -2 || link->instr_delta > (int64_t)link->entry->code_units * 2)) {
+            u->link_count = i;
+            return PS_ECORRUPT; /* the frame changed code while it was read */
+        }
     }
     return failed;
 }

@@ -215,7 +215,8 @@ typedef struct ps_batch {
     int32_t error;            /* PS_E* code when state is FAILED */
     char message[512];
     uint64_t taken;           /* samples attempted so far (all batches) */
-    uint64_t failed;          /* attempts that could not read the target */
+    uint64_t failed;          /* failed samples: instants whose snapshot failed, plus
+                                 each wanted thread whose stack could not be read */
     uint64_t late;            /* deadlines missed because sampling fell behind */
     int64_t elapsed_ns;       /* since the sampler started */
     uint32_t sample_count;    /* samples, as columns */

@@ -323,7 +323,23 @@ static int name_threads(ps_sampler *s, int64_t at)
     return PS_OK;
 }
 
-static int sample_once(ps_sampler *s, int64_t at)
+/* Whether a thread the session wants has a stack the snapshot could not read. */
+static int unreadable(const ps_sampler *s, const ps_unwinder *u)
+{
+    for (uint32_t i = 0; i < u->thread_count; i++) {
+        if (u->threads[i].error != PS_OK && keep_thread(s, &u->threads[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define PS_FREEZE_ATTEMPTS 4
+
+/* One sampling instant: snapshot the target and record every wanted
+ * thread's stack.  *unread counts the wanted threads whose stack could not
+ * be read (torn beyond retrying, or gone mid-walk): failed samples. */
+static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
 {
     ps_unwinder *u = s->u;
     int32_t pid = u->target.pid;
@@ -343,21 +359,35 @@ static int sample_once(ps_sampler *s, int64_t at)
     if (s->config.gc) {
         options |= PS_SNAP_GC;
     }
-    int frozen = s->config.blocking && freeze(pid) == 0;
-    int rc = ps_unwinder_snapshot(u, options);
-    if (frozen) {
-        kill(pid, SIGCONT);
+    int rc;
+    for (int attempt = 1;; attempt++) {
+        int frozen = s->config.blocking && freeze(pid) == 0;
+        rc = ps_unwinder_snapshot(u, options);
+        if (frozen) {
+            kill(pid, SIGCONT);
+        }
+        /* Stopped just where it updates its stack (3.11 unmaps a data stack
+         * chunk before it moves its current frame off it), a thread cannot
+         * be read until it runs on: let it, and stop it again. */
+        if (!frozen || rc != PS_OK || attempt == PS_FREEZE_ATTEMPTS || !unreadable(s, u)) {
+            break;
+        }
     }
     if (rc != PS_OK) {
         return rc;
     }
     for (uint32_t i = 0; i < u->thread_count; i++) {
         const ps_thread_rec *t = &u->threads[i];
-        if (t->error == PS_OK && keep_thread(s, t)) {
-            rc = record(s, t, u->frames, at);
-            if (rc != PS_OK) {
-                return rc;
-            }
+        if (!keep_thread(s, t)) {
+            continue;
+        }
+        if (t->error != PS_OK) {
+            (*unread)++;
+            continue;
+        }
+        rc = record(s, t, u->frames, at);
+        if (rc != PS_OK) {
+            return rc;
         }
     }
     return name_threads(s, at);
@@ -387,12 +417,11 @@ static void *run(void *arg)
             break;
         }
         pthread_mutex_lock(&s->lock);
-        int rc = sample_once(s, now - s->start_ns);
+        uint64_t unread = 0;
+        int rc = sample_once(s, now - s->start_ns, &unread);
         s->taken++;
         s->elapsed_ns = now_ns() - s->start_ns;
-        if (rc != PS_OK) {
-            s->failed++;
-        }
+        s->failed += rc != PS_OK ? 1 : unread;
         pthread_mutex_unlock(&s->lock);
         if (rc == PS_EEXITED) {
             finish(s, PS_SAMPLER_EXITED, PS_OK);

@@ -380,6 +380,27 @@ static uint64_t native_id_of(ps_unwinder *u, uint64_t pthread, uint64_t main_pth
     return (uint64_t)tid;
 }
 
+/* How many times a thread's stack is read at one sampling instant before
+ * it counts as unreadable. */
+#define PS_WALK_ATTEMPTS 8
+
+/* The frame a thread runs now, read afresh from its thread state. */
+static int reread_current_frame(ps_unwinder *u, uint64_t tstate, uint64_t *frame)
+{
+    const ps_layout *L = &u->layout;
+    if (L->tstate_frame != PS_ABSENT) {
+        return ps_read_ptr(&u->reader, tstate + (uint64_t)L->tstate_frame, frame);
+    }
+    uint64_t cframe = 0; /* 3.11-3.12 keep it in a _PyCFrame */
+    int rc = ps_read_ptr(&u->reader, tstate + (uint64_t)L->tstate_cframe, &cframe);
+    if (rc == PS_OK && !ps_plausible_pointer(cframe)) {
+        rc = PS_ECORRUPT;
+    }
+    return rc == PS_OK
+               ? ps_read_ptr(&u->reader, cframe + (uint64_t)L->cframe_current_frame, frame)
+               : rc;
+}
+
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
                        uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options,
                        int preloaded, uint64_t *next)
@@ -454,14 +475,26 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
         u->threads[index].status |= PS_THREAD_HAS_EXCEPTION;
     }
     uint32_t first = u->frame_count;
-    if (options & PS_SNAP_GC) {
-        ps_frame_rec gc = {UINT32_MAX, PS_FRAME_GC, -1, -1, -1, -1, -1, -1, -1};
-        rc = ps_push_frame(u, &gc);
-        if (rc != PS_OK) {
-            return rc;
+    for (int attempt = 1;; attempt++) {
+        if (options & PS_SNAP_GC) {
+            ps_frame_rec gc = {UINT32_MAX, PS_FRAME_GC, -1, -1, -1, -1, -1, -1, -1};
+            rc = ps_push_frame(u, &gc);
+            if (rc != PS_OK) {
+                return rc;
+            }
+        }
+        rc = ps_walk_frames(u, tstate, frame, options);
+        if ((rc != PS_EMEMORY && rc != PS_ECORRUPT) || attempt == PS_WALK_ATTEMPTS) {
+            break;
+        }
+        /* The thread changed its stack while it was read (frames popped,
+         * their memory cleared or unmapped): read it again from the frame
+         * it is in now, never keep a torn chain. */
+        u->frame_count = first;
+        if (reread_current_frame(u, tstate, &frame) != PS_OK) {
+            break;
         }
     }
-    rc = ps_walk_frames(u, tstate, frame, options);
     t = &u->threads[index];
     t->frame_start = first;
     t->frame_count = u->frame_count - first;
@@ -675,6 +708,9 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->frames);
     free(u->scratch);
     free(u->batch);
+    for (int i = 0; i < PS_WINDOWS; i++) {
+        free(u->windows[i].data);
+    }
     free(u->links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
         free(u->chains[i].addrs);

@@ -41,7 +41,8 @@ class SessionStats:
     taken: int
     """Samples attempted (one per sampling instant, whatever threads it kept)."""
     failed: int
-    """Attempts that could not read the target."""
+    """Failed samples: instants whose snapshot failed, plus each wanted thread
+    whose stack could not be read at an instant."""
     late: int
     """Deadlines missed because sampling fell behind the requested rate."""
     ended_by: str
