@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Generate the per-version CPython layout tables of the C unwinder.
 
-For every supported CPython minor version (3.8 to 3.13) this script compiles
+For every supported CPython minor version (3.8 to 3.15) this script compiles
 ``tools/layout_probe.c`` against that version's installed headers, runs it to
 learn the field offsets and sizes described by ``struct ps_layout`` in
 ``src/pysampler/_c/layout.h``, reads the version's opcode numbers from its
-``opcode.h`` (``opcode_ids.h`` for 3.13), and writes:
+``opcode.h`` (``opcode_ids.h`` for 3.13+), and writes:
 
 * ``src/pysampler/_c/layouts/v3_X.h`` with ``ps_layout_v3_X`` and
   ``ps_opnames_v3_X`` for each version, plus, for the versions with inline
@@ -21,13 +21,18 @@ leaves at 0 (no opcode, or DO_TRACING of 3.11) maps to itself instead of
 to CACHE, and ``INSTRUMENTED_X`` (3.12+) maps to the base opcode of ``X``
 when ``X`` exists, as CPython's ``DE_INSTRUMENT`` table in
 Python/instrumentation.c does (INSTRUMENTED_LINE, INSTRUMENTED_INSTRUCTION
-and 3.13's ENTER_EXECUTOR hide their original opcode elsewhere and map to
+and 3.13+'s ENTER_EXECUTOR hide their original opcode elsewhere and map to
 themselves).  When the headers come from an interpreter, the tables are
 checked against that interpreter's ``dis`` and ``opcode`` modules.
 
-Headers are found through an installed interpreter of each version (by
-default the newest ``$PYENV_ROOT/versions/3.X.N``, ``/root/.pyenv`` when
-unset), whose ``sysconfig`` names its include directory.  ``--python
+Headers are found through an installed interpreter of each version, whose
+``sysconfig`` names its include directory: by default the newest
+``$PYENV_ROOT/versions/3.X.N`` (``/root/.pyenv`` when unset), else the
+Debian unstable build that ``tools/debian_pythons.sh`` unpacks,
+``$PYSAMPLER_DEBIAN_PYTHONS/root/usr/bin/python3.X-local``
+(``~/.cache/pysampler/debian-unstable`` when unset).  Debian's multiarch
+``pyconfig.h`` includes ``<x86_64-linux-gnu/python3.X/pyconfig.h>``, so the
+parent of such an include directory is searched too.  ``--python
 3.X=/path/to/python`` picks another interpreter, ``--include 3.X=/dir`` a
 header directory directly (for example Debian's ``/usr/include/python3.11``).
 
@@ -48,7 +53,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-MINORS: tuple[int, ...] = (8, 9, 10, 11, 12, 13)
+MINORS: tuple[int, ...] = (8, 9, 10, 11, 12, 13, 14, 15)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAYOUT_H = REPO_ROOT / "src" / "pysampler" / "_c" / "layout.h"
@@ -137,11 +142,24 @@ def pyenv_python(minor: int) -> Path | None:
     return None if best is None else best[1]
 
 
+def debian_unstable_python(minor: int) -> Path | None:
+    """Return Debian unstable's 3.<minor> as tools/debian_pythons.sh unpacks it."""
+    folder = os.environ.get("PYSAMPLER_DEBIAN_PYTHONS")
+    base = Path(folder) if folder else Path.home() / ".cache" / "pysampler" / "debian-unstable"
+    python = base / "root" / "usr" / "bin" / f"python3.{minor}-local"
+    return python if python.is_file() else None
+
+
 def interpreter_includes(python: str) -> tuple[Path, ...]:
-    """Return the include directories reported by ``python``'s sysconfig."""
+    """Return the include directories reported by ``python``'s sysconfig.
+
+    A multiarch build (Debian's) keeps its real ``pyconfig.h`` in
+    ``<include parent>/<MULTIARCH>/python3.X``, so that parent is added.
+    """
     code = (
         "import sysconfig; p = sysconfig.get_paths(); "
-        "print(p['include']); print(p.get('platinclude', p['include']))"
+        "print(p['include']); print(p.get('platinclude', p['include'])); "
+        "print(sysconfig.get_config_var('MULTIARCH') or '')"
     )
     try:
         out = subprocess.run(
@@ -149,11 +167,13 @@ def interpreter_includes(python: str) -> tuple[Path, ...]:
         ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise GenError(f"cannot query sysconfig of {python}: {exc}") from exc
+    *lines, multiarch = [line.strip() for line in out.splitlines()] or [""]
     dirs: list[Path] = []
-    for line in out.splitlines():
-        path = Path(line.strip())
-        if line.strip() and path not in dirs:
-            dirs.append(path)
+    for path in [Path(line) for line in lines if line]:
+        wanted = [path]
+        if multiarch and (path.parent / multiarch / path.name).is_dir():
+            wanted.append(path.parent)
+        dirs += [directory for directory in wanted if directory not in dirs]
     return tuple(dirs)
 
 
@@ -167,11 +187,12 @@ def find_sources(pythons: dict[int, str], includes: dict[int, str]) -> list[Sour
             continue
         python = pythons.get(minor)
         if python is None:
-            found = pyenv_python(minor)
+            found = pyenv_python(minor) or debian_unstable_python(minor)
             if found is None:
                 raise GenError(
                     f"no interpreter for 3.{minor}: install one with pyenv or "
-                    f"pass --python 3.{minor}=PATH or --include 3.{minor}=DIR"
+                    "tools/debian_pythons.sh, or pass "
+                    f"--python 3.{minor}=PATH or --include 3.{minor}=DIR"
                 )
             python = str(found)
         sources.append(Source(minor, interpreter_includes(python), python, python))
@@ -325,7 +346,7 @@ _INTERPRETER_OPCODES = """
 import dis, json, opcode
 entries = opcode._inline_cache_entries
 base = {name: op for name, op in opcode.opmap.items() if op < 256}
-if isinstance(entries, dict):  # 3.13+: {name: count}
+if hasattr(entries, "keys"):  # 3.13+: {name: count} (3.15: a frozendict)
     unknown = sorted(set(entries) - set(base))
     if unknown:
         raise SystemExit(f"cache entries for unknown opcodes {unknown}")

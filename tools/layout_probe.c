@@ -1,6 +1,6 @@
 /* Layout probe for tools/gen_layouts.py.
  *
- * Compiled against one CPython version's headers (3.8-3.13) with
+ * Compiled against one CPython version's headers (3.8-3.15) with
  * Py_BUILD_CORE so that the internal runtime, interpreter, thread and frame
  * structs are visible.  Prints one "name value" line per ps_layout field
  * (see src/pysampler/_c/layout.h), where value is a decimal number or
@@ -8,13 +8,13 @@
  * "cache_entries OP N" and "deopt OP BASE" for every opcode number 0-255:
  * CPython's _PyOpcode_Caches and _PyOpcode_Deopt tables, which the headers
  * define when NEED_OPCODE_TABLES (3.11-3.12, internal/pycore_opcode.h) or
- * NEED_OPCODE_METADATA (3.13, internal/pycore_opcode_metadata.h) is set.
+ * NEED_OPCODE_METADATA (3.13+, internal/pycore_opcode_metadata.h) is set.
  * Nothing is linked against libpython: only offsetof(), sizeof(), enum
  * constants and those constant tables are used.
  */
 #define Py_BUILD_CORE 1
 #define NEED_OPCODE_TABLES 1   /* 3.11-3.12 */
-#define NEED_OPCODE_METADATA 1 /* 3.13 */
+#define NEED_OPCODE_METADATA 1 /* 3.13+ */
 
 #include <Python.h>
 
@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x030E0000
-#  error "layout_probe.c supports CPython 3.8 to 3.13"
+#if PY_VERSION_HEX < 0x03080000 || PY_VERSION_HEX >= 0x03100000
+#  error "layout_probe.c supports CPython 3.8 to 3.15"
 #endif
 #ifdef Py_GIL_DISABLED
 #  error "free-threaded builds have different layouts; not supported"
@@ -42,7 +42,10 @@
 #  include "internal/pycore_interp.h"  /* struct _is */
 #endif
 
-#if PY_VERSION_HEX >= 0x030B0000
+#if PY_VERSION_HEX >= 0x030E0000
+/* _PyInterpreterFrame and its owners (pycore_interpframe_structs.h) */
+#  include "internal/pycore_interpframe.h"
+#elif PY_VERSION_HEX >= 0x030B0000
 #  include "internal/pycore_frame.h" /* _PyInterpreterFrame */
 #endif
 
@@ -346,7 +349,15 @@ main(void)
 #else
     FIELD(frame_size, sizeof(_PyInterpreterFrame));
     FIELD(frame_previous, offsetof(_PyInterpreterFrame, previous));
-#  if PY_VERSION_HEX >= 0x030D0000
+#  if PY_VERSION_HEX >= 0x030E0000
+    /* A _PyStackRef: the code object's address with tag bits in its low
+     * bits, one word the unwinder reads and masks. */
+    if (sizeof(((_PyInterpreterFrame *)0)->f_executable) != sizeof(uintptr_t)) {
+        fprintf(stderr, "layout_probe: f_executable is not one word\n");
+        return 1;
+    }
+    FIELD(frame_code, offsetof(_PyInterpreterFrame, f_executable));
+#  elif PY_VERSION_HEX >= 0x030D0000
     FIELD(frame_code, offsetof(_PyInterpreterFrame, f_executable));
 #  else
     FIELD(frame_code, offsetof(_PyInterpreterFrame, f_code));
@@ -359,7 +370,11 @@ main(void)
 #  endif
     FIELD(frame_owner, offsetof(_PyInterpreterFrame, owner));
 #endif
-#if PY_VERSION_HEX >= 0x030C0000
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 adds FRAME_OWNED_BY_CSTACK after INTERPRETER and 3.15 drops it:
+     * INTERPRETER is the first owner of a frame with no Python code. */
+    FIELD(owner_cstack, FRAME_OWNED_BY_INTERPRETER);
+#elif PY_VERSION_HEX >= 0x030C0000
     FIELD(owner_cstack, FRAME_OWNED_BY_CSTACK);
 #else
     ABSENT(owner_cstack);

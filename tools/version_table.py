@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from pythons import installed
+from pythons import Python, debian_unstable_root, installed
 
 from pysampler._versions import table
 
@@ -21,12 +21,18 @@ BEGIN = "<!-- version-table: begin (tools/version_table.py) -->"
 END = "<!-- version-table: end -->"
 
 
+def label(python: Python) -> str:
+    """``3.11.2 (Debian, static)``: the version, and the build when not pyenv's."""
+    version = ".".join(map(str, python.version))
+    if Path(python.path).is_relative_to(debian_unstable_root()):
+        return f"{version} (Debian unstable)"
+    if python.id.startswith("debian"):
+        return f"{version} (Debian, static)"
+    return version
+
+
 def current() -> str:
-    tested = []
-    for python in installed():
-        label = ".".join(map(str, python.version))
-        tested.append(label + (" (Debian, static)" if python.id.startswith("debian") else ""))
-    return table(tested)
+    return table(label(python) for python in installed())
 
 
 def main() -> int:

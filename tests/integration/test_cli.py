@@ -10,7 +10,7 @@ import time
 
 import pytest
 from known_target import TARGET, KnownTarget
-from pythons import INSTALLED, unsupported
+from pythons import INSTALLED, Python, unsupported
 
 UNSUPPORTED = unsupported()
 TIMEOUT = 60
@@ -62,6 +62,14 @@ def test_dump_prints_every_thread_root_first(known_target: KnownTarget) -> None:
     assert f'File "{TARGET}", line {lines["except_wait"]}, in handler' in handler
 
 
+def test_dump_names_threads_by_their_threading_names(known_target: KnownTarget) -> None:
+    """Each thread's header carries its threading.Thread.name (MainThread too)."""
+    out = pysampler("dump", str(known_target.pid)).stdout
+    for ident, info in known_target.report["threads"].items():
+        header = thread_block(out, int(ident)).splitlines()[0]
+        assert f'"{info["name"]}"' in header, header
+
+
 def test_dump_marks_the_executing_columns(known_target: KnownTarget) -> None:
     out = pysampler("dump", str(known_target.pid)).stdout
     main = thread_block(out, known_target.expected("MainThread")["ident"])
@@ -74,13 +82,26 @@ def test_dump_marks_the_executing_columns(known_target: KnownTarget) -> None:
         assert after == "    " + "^" * len("nested_middle()")
 
 
-def test_dump_opcodes(known_target: KnownTarget) -> None:
+def test_dump_opcodes(known_target: KnownTarget, python: Python) -> None:
     out = pysampler("dump", "--opcodes", str(known_target.pid)).stdout
     leaf = known_target.expected("MainThread")["frames"][2]
     main = thread_block(out, known_target.expected("MainThread")["ident"])
     (line,) = [x for x in main.splitlines() if f"line {leaf['lineno']}, in leaf_wait" in x]
     assert re.search(r"\[\w+.* at offset \d+\]", line), line
     assert leaf["instruction"] in line
+    # The recursion's call ran 499 times: 3.11+ shows it specialized, with its base.
+    calls = {
+        x
+        for x in main.splitlines()
+        if f"line {known_target.lines['recurse_call']}, in recurse" in x
+    }
+    assert calls, main
+    pattern = r"\[CALL_PY_\w+ \(CALL\) at offset \d+\]" if python.minor >= (3, 11) else None
+    for call in calls:
+        if pattern:
+            assert re.search(pattern, call), call
+        else:
+            assert "[CALL_FUNCTION at offset" in call, call
 
 
 def test_dump_json(known_target: KnownTarget) -> None:

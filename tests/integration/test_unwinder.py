@@ -76,6 +76,24 @@ def test_frames_match_the_interpreter(
         assert frame.base_opname == want["instruction"]
 
 
+def test_specialized_instructions_are_named(
+    snapshot: Snapshot, known_target: KnownTarget, python: Python
+) -> None:
+    """The recursion's call, run 499 times, is read in the form it now has:
+    specialized on 3.11+ (its base opcode beside it), plain before."""
+    thread = thread_named(snapshot, known_target, "MainThread")
+    line = known_target.lines["recurse_call"]
+    calls = [f for f in thread.frames if f.filename == str(TARGET) and f.lineno == line]
+    assert len(calls) == 499
+    for frame in calls:
+        assert frame.opcode is not None
+        if python.minor >= (3, 11):
+            assert frame.base_opname == "CALL"
+            assert frame.opname is not None and frame.opname.startswith("CALL_PY_"), frame.opname
+        else:
+            assert frame.opname == frame.base_opname == "CALL_FUNCTION"
+
+
 def test_main_thread_recursion(
     snapshot: Snapshot, known_target: KnownTarget, python: Python
 ) -> None:

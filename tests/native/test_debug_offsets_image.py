@@ -1,22 +1,27 @@
 """3.14 and 3.15 targets through _Py_DebugOffsets, on synthetic memory images.
 
-No interpreter of these versions is installed, so each test lays out the
-memory such a process would hold: a ``_PyRuntime`` starting with that
-version's ``_Py_DebugOffsets`` table, an interpreter, thread states,
-frames, code objects, strings and line tables, at addresses of its own.
-The C core reads the image through the same reader interface it reads a
-live process with, so version checks, the table, the layout and the walk
-are the code a real target goes through.
+The integration tests read real 3.14 and 3.15 processes, whose layouts are
+the ones the generated tables (layouts/v3_14.h, v3_15.h) were made from.
+These tests cover the layouts not installed here: each lays out the memory
+such a process would hold, a ``_PyRuntime`` starting with that version's
+``_Py_DebugOffsets`` table, an interpreter, thread states, frames, code
+objects, strings and line tables, at addresses of its own.  The C core
+reads the image through the same reader interface it reads a live process
+with, so version checks, the table, the layout and the walk are the code a
+real target goes through.
 
-The tables mirror Include/internal/pycore_debug_offsets.h of 3.14 (760
-bytes) and 3.15 (888 bytes); see src/pysampler/_c/debugoffsets.c for the
-CPython commits each fact comes from.  Offset values are realistic for
-x86-64 but chosen here: the point is that the reader takes them from the
-table, so the tests also move some of them away from the real ones.
+The tables mirror internal/pycore_debug_offsets.h of Debian unstable's
+3.14.10 (760 bytes) and 3.15.2 (888 bytes) headers; see
+src/pysampler/_c/debugoffsets.c.  Offset values are realistic for x86-64
+but chosen here: the point is that the reader takes them from the table, so
+the tests also move some of them away from the real ones.  What the table
+does not give (3.14's exception state) the reader takes from the generated
+header table, so the image puts it where that table says.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -34,6 +39,9 @@ from pysampler import (
     UnwindError,
 )
 from pysampler._image import unwinder_from_image
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYOUTS = ROOT / "src" / "pysampler" / "_c" / "layouts"
 
 RUNTIME = 0x5600_0000_1000
 HEAP = 0x7F00_0000_0000
@@ -308,6 +316,21 @@ THREAD, GENERATOR, FRAME_OBJECT, INTERPRETER, LAST = 0, 1, 2, 3, 4
 TAG_REFCNT = 1  # _PyStackRef: a borrowed / immortal reference
 
 
+def header_field(minor: int, name: str) -> int:
+    """A field of the layout generated from 3.minor's headers (layouts/v3_X.h)."""
+    text = (LAYOUTS / f"v3_{minor}.h").read_text(encoding="utf-8")
+    match = re.search(rf"\.{name}\s*=\s*(\d+),", text)
+    assert match, f"{name} not in v3_{minor}.h"
+    return int(match.group(1))
+
+
+def exc_info_offset(minor: int, values: dict[str, int]) -> int:
+    """Where PyThreadState.exc_info sits: 3.15's table implies it, 3.14's headers give it."""
+    if minor >= 15:
+        return values["thread_state.current_exception"] + 8
+    return header_field(minor, "tstate_exc_info")
+
+
 def hexversion(minor: int, micro: int = 0, level: int = 0xF, serial: int = 0) -> int:
     return (3 << 24) | (minor << 16) | (micro << 8) | (level << 4) | serial
 
@@ -571,15 +594,14 @@ def build(minor: int, values: dict[str, int] | None = None) -> Image:
     if minor >= 15:
         image.u64(t_main + values["thread_state.base_frame"], bottom)
         image.u64(t_other + values["thread_state.base_frame"], entry_frame)
-        # exc_info follows current_exception; the main thread is in an
-        # except block one generator down, the other is not.
-        error = image.alloc(64)
-        image.u64(error + values["pyobject.ob_type"], image.names["type exception"])
-        handled = image.stack_item(error, 0)
-        image.u64(
-            t_main + values["thread_state.current_exception"] + 8, image.stack_item(0, handled)
-        )
-        image.u64(t_other + values["thread_state.current_exception"] + 8, image.stack_item(0, 0))
+    # The main thread is in an except block one generator down, the other
+    # is not.
+    exc_info = exc_info_offset(minor, values)
+    error = image.alloc(64)
+    image.u64(error + values["pyobject.ob_type"], image.names["type exception"])
+    handled = image.stack_item(error, 0)
+    image.u64(t_main + exc_info, image.stack_item(0, handled))
+    image.u64(t_other + exc_info, image.stack_item(0, 0))
     return image
 
 
@@ -620,11 +642,7 @@ def test_image_thread_statuses(minor: int) -> None:
     with build(minor).unwinder() as unwinder:
         snapshot = unwinder.snapshot(cpu_state=False)
     main, other = snapshot.threads
-    expected_main = ThreadStatus.MAIN_THREAD
-    if minor >= 15:
-        # Only 3.15's table locates the exception state; 3.14 leaves it unknown.
-        expected_main |= ThreadStatus.HAS_EXCEPTION
-    assert main.status == expected_main
+    assert main.status == ThreadStatus.MAIN_THREAD | ThreadStatus.HAS_EXCEPTION
     assert other.status == ThreadStatus.HAS_GIL
 
 
@@ -759,6 +777,23 @@ def test_offset_outside_its_struct_is_refused() -> None:
     image.runtime[: TABLE_SIZES[14]] = pack_table(14, values)
     message = refusal(image)
     assert "code_filename" in message
+    assert "refusing to guess" in message
+
+
+def test_header_offset_outside_the_tables_struct_is_refused() -> None:
+    """3.14's exc_info comes from the headers, yet must fit the thread state the table sizes."""
+    values = offsets_for(14)
+    values.update(
+        {
+            "thread_state.thread_id": 88,
+            "thread_state.native_thread_id": 96,
+            "thread_state.size": header_field(14, "tstate_exc_info") + 4,
+        }
+    )
+    image = build(14)
+    image.runtime[: TABLE_SIZES[14]] = pack_table(14, values)
+    message = refusal(image)
+    assert "tstate_exc_info" in message
     assert "refusing to guess" in message
 
 

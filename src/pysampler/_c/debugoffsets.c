@@ -8,39 +8,33 @@
  * checked before anything is used.  Whatever does not match is refused with
  * a message saying what was found, never guessed at.
  *
- * Where the facts come from (CPython's source; read, not copied):
+ * The table is applied over the layout generated from that version's
+ * headers (layouts/v3_X.h): what the target's table gives wins, and the
+ * rest (thread names' module, type, dict and int fields; 3.14's exception
+ * state) comes from the headers, checked to lie inside the structs whose
+ * sizes the target's table gives.
+ *
+ * Where the facts come from (CPython's headers; read, not copied):
  *
  *   3.13  Include/internal/pycore_runtime.h of v3.13.0.
  *
- *   3.14  Include/internal/pycore_debug_offsets.h of the 3.14 branch after
- *         the feature freeze (3.14.0b4+), as carried by the rename fork
- *         johndoe6345789/typthon@3ce4b26be2a1 (identical shape, fields and
- *         initializers, "Py" renamed); python/cpython@7a57f7c2c7d3 (3.14
- *         development) has the same table up to the fields added later
- *         (code_object_generation, tlbc_*, co_tlbc, llist_node).  Frame
- *         owners from Include/internal/pycore_interpframe_structs.h and the
- *         _PyStackRef tag bits from Include/internal/pycore_stackref.h of
- *         typthon@e7bdfe6cafce / @3ce4b26be2a1 (3.14.0b4+): owners
- *         THREAD 0, GENERATOR 1, FRAME_OBJECT 2, INTERPRETER 3, CSTACK 4;
- *         with the GIL, Py_TAG_BITS is 3 (Py_TAG_REFCNT 1, Py_INT_TAG 3).
- *         PyASCIIObject.state and PyCompactUnicodeObject from
- *         Include/cpython/unicodeobject.h of v3.14.0: without
- *         Py_GIL_DISABLED, interned:2 kind:3 compact:1 ascii:1
- *         statically_allocated:1, and PyCompactUnicodeObject adds
- *         utf8_length and utf8 (16 bytes) to PyASCIIObject.
+ *   3.14  internal/pycore_debug_offsets.h of Debian unstable's
+ *         libpython3.14-dev 3.14.10: a 760-byte table.  The _PyStackRef
+ *         tag bits from internal/pycore_stackref.h there: with the GIL,
+ *         Py_TAG_BITS is 3 (Py_TAG_REFCNT 1, Py_INT_TAG 3).
  *
- *   3.15  Include/internal/pycore_debug_offsets.h of main as in
- *         taegyunkim/cpython@8543f762a91e (a fork of main), whose table is
- *         888 bytes: the size python/cpython@11f3545df34c asserts for it in
- *         Modules/_remote_debugging/debug_offsets_validation.h
- *         (PY_REMOTE_DEBUG_OFFSETS_TOTAL_SIZE), with the same field lists.
- *         That header also asserts that PyThreadState.exc_info immediately
- *         follows current_exception and _PyErr_StackItem.previous_item
- *         immediately follows exc_value, which is how the exception state
- *         is reached here.  Frame owners from
- *         Include/internal/pycore_interpframe_structs.h of
- *         python/cpython@111e70cb2364: INTERPRETER 3, THREAD_STATE 4 (the
- *         sentinel base frame).  Tag bits and unicode state as for 3.14.
+ *   3.15  internal/pycore_debug_offsets.h of Debian unstable's
+ *         libpython3.15-dev 3.15.2: an 888-byte table, the 3.14 one with
+ *         fields added (thread state, err_stackitem, type and heap type,
+ *         compact unicode size, gc).  In cpython/pystate.h there,
+ *         PyThreadState.exc_info immediately follows current_exception and
+ *         _PyErr_StackItem.previous_item immediately follows exc_value,
+ *         which is how the exception state is reached from the table.  Tag
+ *         bits as for 3.14 (Py_TAG_BITS 3).
+ *
+ * Frame owners (internal/pycore_interpframe_structs.h) are the generated
+ * layout's: 3.14.10 has THREAD 0, GENERATOR 1, FRAME_OBJECT 2,
+ * INTERPRETER 3, CSTACK 4; 3.15.2 ends at INTERPRETER 3.
  */
 #include <stdio.h>
 #include <string.h>
@@ -57,18 +51,8 @@
  * sentinel that the whole table lines up with our mirror. */
 #define PS_SCRIPT_PATH_SIZE 512
 
-/* The first frame owner value that marks a frame with no Python code of
- * its own (3.14: FRAME_OWNED_BY_INTERPRETER, then CSTACK; 3.15:
- * INTERPRETER, then THREAD_STATE). */
-#define PS_OWNER_NOT_PYTHON_314 3
-
 /* _PyStackRef tag bits of the default (GIL) build, 3.14 and 3.15. */
 #define PS_STACKREF_TAG_BITS 3
-
-/* PyASCIIObject.state bit positions of the default build (3.12-3.15). */
-#define PS_STATE_KIND_SHIFT 2
-#define PS_STATE_COMPACT_SHIFT 5
-#define PS_STATE_ASCII_SHIFT 6
 
 /* The table as CPython 3.13 lays it out (Include/internal/pycore_runtime.h). */
 typedef struct debug_offsets_313 {
@@ -378,6 +362,9 @@ typedef struct common_1415 {
     const do_interpreter_frame *frame;
     const do_code_object *code;
     uint64_t pyobject_size, ob_type;
+    uint64_t type_size, tp_flags;
+    const do_dict_object *dict;
+    const do_long_object *long_;
     const do_bytes_object *bytes;
     uint64_t unicode_size, unicode_state, unicode_length, ascii_size;
     const do_llist_node *llist;
@@ -419,23 +406,21 @@ static int check_shape(ps_unwinder *u, const common_1415 *c, int minor)
     return PS_OK;
 }
 
-static void layout_absent(ps_layout *L, int minor)
-{
-    memset(L, 0xff, sizeof *L); /* every int32_t field PS_ABSENT (-1) */
-    L->major = 3;
-    L->minor = minor;
-}
-
 static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
 {
     ps_layout *L = &u->layout;
+    if (L->major != 3 || L->minor != minor) {
+        return ps_fail(u, PS_EVERSION, "no 3.%d base layout is built in", minor);
+    }
     int rc = check_shape(u, c, minor);
     if (rc != PS_OK) {
         return rc;
     }
-    layout_absent(L, minor);
 
     TAKE(runtime_interpreters_head, c->runtime->interpreters_head, c->runtime->size, 8);
+    /* From the headers only: still inside the runtime the target describes. */
+    TAKE(runtime_interpreters_main, L->runtime_interpreters_main, c->runtime->size, 8);
+    TAKE(runtime_main_thread, L->runtime_main_thread, c->runtime->size, 8);
 
     const do_interpreter_state *is = c->interp;
     TAKE(interp_id, is->id, is->size, 8);
@@ -443,6 +428,7 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
     TAKE(interp_threads_head, is->threads_head, is->size, 8);
     TAKE(interp_threads_main, is->threads_main, is->size, 8);
     TAKE(interp_gil, is->ceval_gil, is->size, 8);
+    TAKE(interp_modules, is->imports_modules, is->size, 8);
     /* ceval.gil points at a _gil_runtime_state; the interpreter's own one is
      * embedded at gil_runtime_state, and the table gives absolute offsets
      * of its fields, so the differences are offsets inside the struct. */
@@ -471,7 +457,6 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
     TAKE(frame_instr, fr->instr_ptr, fr->size, 8);
     TAKE(frame_owner, fr->owner, fr->size, 1);
     TAKE_SIZE(frame_size, fr->size);
-    L->owner_cstack = PS_OWNER_NOT_PYTHON_314;
     u->executable_tag_bits = PS_STACKREF_TAG_BITS;
 
     const do_code_object *co = c->code;
@@ -484,6 +469,11 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
     TAKE_SIZE(code_size, co->size);
 
     TAKE(object_type, c->ob_type, c->pyobject_size, 8);
+    TAKE(type_flags, c->tp_flags, c->type_size, 8);
+    TAKE(dict_keys, c->dict->ma_keys, c->dict->size, 8);
+    TAKE(dict_values, c->dict->ma_values, c->dict->size, 8);
+    TAKE(long_tag, c->long_->lv_tag, c->long_->size, 8);
+    TAKE(long_digits, c->long_->ob_digit, c->long_->size, 0);
     TAKE(varobject_size, c->bytes->ob_size, c->bytes->size, 8);
     TAKE(bytes_sval, c->bytes->ob_sval, c->bytes->size, 1);
     /* The code object is a PyVarObject too: its ob_size (the number of
@@ -492,9 +482,6 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
     TAKE(unicode_length, c->unicode_length, c->unicode_size, 8);
     TAKE(unicode_state, c->unicode_state, c->unicode_size, 4);
     TAKE(unicode_ascii_size, c->ascii_size, c->unicode_size, 0);
-    L->unicode_kind_shift = PS_STATE_KIND_SHIFT;
-    L->unicode_compact_shift = PS_STATE_COMPACT_SHIFT;
-    L->unicode_ascii_shift = PS_STATE_ASCII_SHIFT;
     return PS_OK;
 }
 
@@ -506,6 +493,10 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
         .code = &(d)->code_object,                                                          \
         .pyobject_size = (d)->pyobject.size,                                                \
         .ob_type = (d)->pyobject.ob_type,                                                   \
+        .type_size = (d)->type_object.size,                                                 \
+        .tp_flags = (d)->type_object.tp_flags,                                              \
+        .dict = &(d)->dict_object,                                                          \
+        .long_ = &(d)->long_object,                                                         \
         .bytes = &(d)->bytes_object,                                                        \
         .unicode_size = (d)->unicode_object.size,                                           \
         .unicode_state = (d)->unicode_object.state,                                         \
@@ -530,12 +521,11 @@ static int apply_314(ps_unwinder *u, const debug_offsets_314 *d)
         return rc;
     }
     ps_layout *L = &u->layout;
-    /* 3.14's table has no PyCompactUnicodeObject size; the header makes it
-     * PyASCIIObject plus utf8_length and utf8. */
-    TAKE(unicode_compact_size, d->unicode_object.asciiobject_size + 16, d->unicode_object.size, 0);
-    /* Nor does it locate the exception state: a thread's HAS_EXCEPTION
-     * status stays unknown (tstate_exc_info PS_ABSENT) rather than being
-     * derived from a PyThreadState layout the table does not give. */
+    /* The table locates neither PyCompactUnicodeObject's end nor the
+     * exception state: both come from the headers, inside the structs the
+     * table sizes. */
+    TAKE(unicode_compact_size, L->unicode_compact_size, d->unicode_object.size, 0);
+    TAKE(tstate_exc_info, L->tstate_exc_info, d->thread_state.size, 8);
     return PS_OK;
 }
 
@@ -558,8 +548,12 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
                        (unsigned long long)ascii);
     }
     TAKE(unicode_compact_size, compact, d->unicode_object.size, 0);
+    uint64_t type_size = d->type_object.size;
+    TAKE(type_basicsize, d->type_object.tp_basicsize, type_size, 8);
+    TAKE(type_dictoffset, d->type_object.tp_dictoffset, type_size, 8);
+    TAKE(heaptype_cached_keys, d->heap_type_object.ht_cached_keys, d->heap_type_object.size, 8);
     /* exc_info follows current_exception, previous_item follows exc_value
-     * (static_asserts in 3.15's debug_offsets_validation.h). */
+     * (see the top of this file); the headers' values are not used. */
     uint64_t tsize = d->thread_state.size;
     TAKE(tstate_exc_info, d->thread_state.current_exception + 8, tsize, 8);
     if (d->err_stackitem.exc_value > 64) {

@@ -2,7 +2,7 @@
  *
  * One ps_layout describes where the fields the unwinder needs sit inside
  * CPython's runtime, interpreter, thread, frame, code and object structs.
- * For 3.8-3.13 a table generated from each version's installed headers
+ * For 3.8-3.15 a table generated from each version's installed headers
  * (tools/gen_layouts.py -> layouts/v3_*.h) provides it; for 3.13 and newer
  * the values carried by _Py_DebugOffsets in the target override it at
  * attach time.  A field a version does not have is PS_ABSENT.
@@ -54,7 +54,8 @@ typedef struct ps_layout {
     int32_t frame_lasti;      /* 3.8-3.10: int f_lasti */
     int32_t frame_instr;      /* 3.11-3.12 prev_instr, 3.13+ instr_ptr */
     int32_t frame_owner;      /* 3.11+: char owner */
-    int32_t owner_cstack;     /* value of FRAME_OWNED_BY_CSTACK (3.12+) */
+    int32_t owner_cstack;     /* first owner with no Python code: 3.12-3.13
+                                 FRAME_OWNED_BY_CSTACK, 3.14+ _INTERPRETER */
 
     /* PyCodeObject */
     int32_t code_size;

@@ -1,5 +1,5 @@
 /* Finding the instruction that covers a byte offset of a code object's
- * bytecode, for every bytecode format CPython 3.8-3.13 has used.
+ * bytecode, for every bytecode format CPython 3.8-3.15 has used.
  *
  * 3.8-3.10: every instruction is one 2-byte code unit (opcode, oparg).
  * 3.11+: an instruction is followed by a fixed number of CACHE code units
@@ -12,12 +12,13 @@
 
 #include "core.h"
 
-/* EXTENDED_ARG's opcode number: 144 up to 3.12, 71 in 3.13; looked up by
- * name when the table says otherwise.  -1 when it cannot be found. */
+/* EXTENDED_ARG's opcode number: 144 up to 3.12, 71 in 3.13, 69 in 3.14,
+ * 67 in 3.15; looked up by name when the table says otherwise.  -1 when it
+ * cannot be found. */
 static int extended_arg_opcode(int major, int minor)
 {
     const char *const *names = ps_opnames_for(major, minor);
-    int guess = (major == 3 && minor >= 13) ? 71 : 144;
+    int guess = major != 3 || minor < 13 ? 144 : minor == 13 ? 71 : minor == 14 ? 69 : 67;
 
     if (names == NULL) {
         return -1;

@@ -8,7 +8,7 @@
  * hashes are randomized per process).  Instance attributes live in a
  * __dict__ at tp_dictoffset (3.8-3.10), or in a managed dict or values
  * array beside the object (3.11+): before it on 3.11-3.12, inline after it
- * on 3.13.  Every read is bounds-checked and every walk bounded; a thread
+ * on 3.13+.  Every read is bounds-checked and every walk bounded; a thread
  * whose name cannot be read simply has none. */
 #include <stdlib.h>
 #include <string.h>
@@ -368,7 +368,7 @@ static int instance_attr(names_ctx *c, uint64_t obj, const char *name, int hint,
         return rc != PS_OK ? rc : dict ? dict_get(c, dict, name, hint, value) : PS_OK;
     }
     if (L->tpflags_inline_values != PS_ABSENT && (t->flags & (uint64_t)L->tpflags_inline_values)) {
-        /* 3.13: the values follow the object, valid unless moved to a dict */
+        /* 3.13+: the values follow the object, valid unless moved to a dict */
         uint64_t values = obj + (uint64_t)t->basicsize;
         unsigned char valid = 0;
         if (t->basicsize <= 0 || t->basicsize > (1 << 20)) {

@@ -10,6 +10,8 @@
 #include "v3_11.h"
 #include "v3_12.h"
 #include "v3_13.h"
+#include "v3_14.h"
+#include "v3_15.h"
 
 const ps_layout *
 ps_layout_for(int major, int minor)
@@ -24,6 +26,8 @@ ps_layout_for(int major, int minor)
     case 11: return &ps_layout_v3_11;
     case 12: return &ps_layout_v3_12;
     case 13: return &ps_layout_v3_13;
+    case 14: return &ps_layout_v3_14;
+    case 15: return &ps_layout_v3_15;
     default: return NULL;
     }
 }
@@ -41,6 +45,8 @@ ps_opnames_for(int major, int minor)
     case 11: return ps_opnames_v3_11;
     case 12: return ps_opnames_v3_12;
     case 13: return ps_opnames_v3_13;
+    case 14: return ps_opnames_v3_14;
+    case 15: return ps_opnames_v3_15;
     default: return NULL;
     }
 }
@@ -55,6 +61,8 @@ ps_cache_entries_for(int major, int minor)
     case 11: return ps_cache_entries_v3_11;
     case 12: return ps_cache_entries_v3_12;
     case 13: return ps_cache_entries_v3_13;
+    case 14: return ps_cache_entries_v3_14;
+    case 15: return ps_cache_entries_v3_15;
     default: return NULL;
     }
 }
@@ -69,6 +77,8 @@ ps_deopt_for(int major, int minor)
     case 11: return ps_deopt_v3_11;
     case 12: return ps_deopt_v3_12;
     case 13: return ps_deopt_v3_13;
+    case 14: return ps_deopt_v3_14;
+    case 15: return ps_deopt_v3_15;
     default: return NULL;
     }
 }
