@@ -57,12 +57,15 @@ typedef struct ps_elf {
     uint64_t first_load_vaddr; /* vaddr of the first PT_LOAD, page aligned */
 } ps_elf;
 
+/* 0, PS_EPERM when the file may not be opened, else PS_ENOTPYTHON. */
 int ps_elf_open(const char *path, ps_elf *elf);
 void ps_elf_close(ps_elf *elf);
 /* Value of a defined symbol from .symtab or .dynsym; 0 when absent. */
 uint64_t ps_elf_symbol(const ps_elf *elf, const char *name);
 /* Address of a named section, 0 when absent. */
 uint64_t ps_elf_section(const ps_elf *elf, const char *name, uint64_t *size);
+/* 1 and the build-id's address (unrelocated), bytes and length; 0 if none. */
+int ps_elf_build_id(const ps_elf *elf, uint64_t *vaddr, const unsigned char **bytes, size_t *len);
 
 /* ---- growable arrays and interning (intern.c) -------------------------- */
 
