@@ -143,6 +143,15 @@ static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, cons
     return PS_OK;
 }
 
+/* A name such as python2.7 or libpython3.6m.so: a version without _PyRuntime. */
+static int old_python_name(const char *path)
+{
+    const char *name = strstr(ps_base_name(path), "python");
+    int major, minor;
+    return name && sscanf(name, "python%d.%d", &major, &minor) == 2 &&
+           (major < 3 || (major == 3 && minor < 7));
+}
+
 /* No _PyRuntime: an interpreter older than 3.7, or not Python at all. */
 static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
 {
@@ -236,10 +245,9 @@ static int process_gone(int32_t pid)
     return kill(pid, 0) != 0 || state == 0 || state == 'Z' || state == 'X';
 }
 
-/* Neither file held a usable _PyRuntime: say so of the likeliest one. */
-static int not_python(ps_unwinder *u, const ps_mapped_files *m)
+/* No file held a usable _PyRuntime: say why of f. */
+static int not_python(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f)
 {
-    const ps_mapped_file *f = &m->files[0];
     ps_elf elf;
     int rc = ps_mapped_file_open(u, m, f, &elf);
     if (rc == PS_EEXITED || (rc != PS_OK && process_gone(m->pid))) {
@@ -255,15 +263,18 @@ static int not_python(ps_unwinder *u, const ps_mapped_files *m)
 }
 
 /* Try the mapped files in rank order; the first FOUND wins, else the first
- * refusal is reported, else the first IDLE one is taken. */
+ * refusal is reported, else a Python too old to have _PyRuntime (which may
+ * have loaded a newer libpython it never starts), else the first IDLE one
+ * is taken. */
 static int locate_in(ps_unwinder *u, const ps_mapped_files *m)
 {
     char refusal[PS_ERRLEN] = "";
     int refusal_rc = PS_OK;
-    const ps_mapped_file *idle = NULL;
+    const ps_mapped_file *idle = NULL, *old = NULL;
     for (uint32_t i = 0; i < m->count; i++) {
+        const ps_mapped_file *f = &m->files[i];
         int rc;
-        int outcome = try_file(u, m, &m->files[i], &rc);
+        int outcome = try_file(u, m, f, &rc);
         if (outcome == FOUND) {
             return PS_OK;
         }
@@ -274,21 +285,26 @@ static int locate_in(ps_unwinder *u, const ps_mapped_files *m)
             refusal_rc = rc;
             snprintf(refusal, sizeof refusal, "%s", u->error);
         } else if (outcome == IDLE && !idle) {
-            idle = &m->files[i];
+            idle = f;
+        } else if (outcome == NOT_PYTHON && !old && old_python_name(f->path)) {
+            old = f;
         }
     }
+    forget_candidate(u);
     if (refusal_rc != PS_OK) {
-        forget_candidate(u);
         return ps_fail(u, refusal_rc, "%s", refusal);
+    }
+    if (old) {
+        return not_python(u, m, old);
     }
     if (idle) {
         int rc;
         if (try_file(u, m, idle, &rc) >= IDLE && rc == PS_OK) {
             return PS_OK;
         }
+        forget_candidate(u);
     }
-    forget_candidate(u);
-    return not_python(u, m);
+    return not_python(u, m, &m->files[0]);
 }
 
 int ps_locate(ps_unwinder *u, int32_t pid)
