@@ -53,18 +53,28 @@ class KnownTarget:
 def start(python: str, workdir: Path) -> KnownTarget:
     """Start the target under ``python`` and wait until every thread is parked."""
     report_path = workdir / f"report-{os.getpid()}-{time.monotonic_ns()}.json"
-    process = subprocess.Popen(
-        [python, str(TARGET), str(report_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=workdir,
-    )
+    return launch([python, str(TARGET), str(report_path)], report_path, workdir)
+
+
+def launch(
+    command: list[str], report_path: Path, workdir: Path, env: dict[str, str] | None = None
+) -> KnownTarget:
+    """Run ``command``, which must become (exec) the target writing its report
+    to what we see as ``report_path``, and wait until every thread is parked."""
+    errors = workdir / f"stderr-{os.getpid()}-{time.monotonic_ns()}.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=workdir, env=env
+        )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT)
     line = process.stdout.readline() if ready else ""
     if line.strip() != "ready":
         process.kill()
-        raise RuntimeError(f"{python}: target did not get ready (said {line!r})")
+        process.wait(timeout=30)
+        raise RuntimeError(
+            f"{command}: target did not get ready (said {line!r}; stderr {errors.read_text()!r})"
+        )
     # The reporter thread exits after printing; wait for it to be gone.
     deadline = time.monotonic() + READY_TIMEOUT
     tasks = Path(f"/proc/{process.pid}/task")

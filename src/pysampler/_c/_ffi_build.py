@@ -18,6 +18,7 @@ PROJECT = HERE.parent.parent.parent
 SOURCES = (
     "mem.c",
     "elf.c",
+    "maps.c",
     "locate.c",
     "debugoffsets.c",
     "image.c",

@@ -57,12 +57,46 @@ typedef struct ps_elf {
     uint64_t first_load_vaddr; /* vaddr of the first PT_LOAD, page aligned */
 } ps_elf;
 
+/* 0, PS_EPERM when the file may not be opened, else PS_ENOTPYTHON. */
 int ps_elf_open(const char *path, ps_elf *elf);
 void ps_elf_close(ps_elf *elf);
 /* Value of a defined symbol from .symtab or .dynsym; 0 when absent. */
 uint64_t ps_elf_symbol(const ps_elf *elf, const char *name);
 /* Address of a named section, 0 when absent. */
 uint64_t ps_elf_section(const ps_elf *elf, const char *name, uint64_t *size);
+/* 1 and the build-id's address (unrelocated), bytes and length; 0 if none. */
+int ps_elf_build_id(const ps_elf *elf, uint64_t *vaddr, const unsigned char **bytes, size_t *len);
+
+/* ---- the files a target maps (maps.c) ---------------------------------- */
+
+typedef struct ps_mapped_file {
+    uint64_t start, end; /* the file's lowest mapping of offset 0 */
+    int32_t rank;        /* 0 libpython*.so*, 1 the executable, 2 "python" in
+                            the name, 3 any other: the order to try them in */
+    int32_t deleted;     /* maps says " (deleted)", stripped from path */
+    int32_t executable;  /* some mapping of it is executable */
+    uint32_t order;      /* first seen, for a stable order within a rank */
+    char *path;          /* as /proc/PID/maps names it */
+} ps_mapped_file;
+
+typedef struct ps_mapped_files {
+    int32_t pid;
+    ps_mapped_file *files; /* with code and a first page mapped, by rank */
+    uint32_t count, capacity;
+    char root[4096];       /* the target's root as maps names it; "" for "/" */
+} ps_mapped_files;
+
+const char *ps_base_name(const char *path);
+int ps_is_libpython(const char *path);
+/* Read /proc/PID/maps; on failure (no process, no permission, exited, no
+ * file at all) the error is set and nothing is left to free. */
+int ps_mapped_files_read(ps_unwinder *u, int32_t pid, ps_mapped_files *m);
+void ps_mapped_files_free(ps_mapped_files *m);
+/* Open f's ELF file as the target sees it, and only if its build-id is the
+ * one in the target's memory: PS_OK, else PS_EEXITED, PS_EPERM or
+ * PS_ENOTPYTHON. */
+int ps_mapped_file_open(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f,
+                        ps_elf *elf);
 
 /* ---- growable arrays and interning (intern.c) -------------------------- */
 

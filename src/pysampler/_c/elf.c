@@ -1,5 +1,6 @@
 /* Finding symbols and sections in the ELF file that holds _PyRuntime. */
 #include <elf.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,7 +63,7 @@ int ps_elf_open(const char *path, ps_elf *elf)
     memset(elf, 0, sizeof *elf);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        return PS_ENOTPYTHON;
+        return errno == EACCES || errno == EPERM ? PS_EPERM : PS_ENOTPYTHON;
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
@@ -147,6 +148,40 @@ uint64_t ps_elf_section(const ps_elf *elf, const char *name, uint64_t *size)
                 *size = sh->sh_size;
             }
             return sh->sh_addr;
+        }
+    }
+    return 0;
+}
+
+/* The GNU build-id note's descriptor: where the loaded file has it and its
+ * bytes in the file.  Notes are walked through the program headers, which
+ * a stripped file keeps. */
+int ps_elf_build_id(const ps_elf *elf, uint64_t *vaddr, const unsigned char **bytes, size_t *len)
+{
+    const Elf64_Ehdr *eh = header(elf);
+    for (size_t i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph = (const Elf64_Phdr *)(elf->data + eh->e_phoff + i * sizeof(Elf64_Phdr));
+        if (ph->p_type != PT_NOTE || ph->p_offset > elf->size ||
+            ph->p_filesz > elf->size - ph->p_offset) {
+            continue;
+        }
+        /* Offsets are padded to the segment's alignment: 4, or 8 for
+         * notes such as .note.gnu.property. */
+        uint64_t pad = ph->p_align == 8 ? 7 : 3, at = 0;
+        while (at < ph->p_filesz && ph->p_filesz - at >= sizeof(Elf64_Nhdr)) {
+            const Elf64_Nhdr *note = (const Elf64_Nhdr *)(elf->data + ph->p_offset + at);
+            uint64_t desc_at = (at + sizeof(Elf64_Nhdr) + note->n_namesz + pad) & ~pad;
+            if (desc_at > ph->p_filesz || note->n_descsz > ph->p_filesz - desc_at) {
+                break;
+            }
+            if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && note->n_descsz > 0 &&
+                memcmp(note + 1, "GNU", 4) == 0) {
+                *vaddr = ph->p_vaddr + desc_at;
+                *bytes = elf->data + ph->p_offset + desc_at;
+                *len = note->n_descsz;
+                return 1;
+            }
+            at = (desc_at + note->n_descsz + pad) & ~pad;
         }
     }
     return 0;

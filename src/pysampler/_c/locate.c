@@ -1,86 +1,13 @@
-/* Finding the interpreter in a target: /proc/PID/maps, the ELF file that
- * defines _PyRuntime, the version, the build and the layout to use. */
+/* Finding the interpreter in a target: the mapped ELF file whose
+ * _PyRuntime makes sense, the version, the build and the layout to use. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core.h"
-
-typedef struct mapping {
-    uint64_t start;
-    uint64_t offset;
-    char path[PATH_MAX];
-} mapping;
-
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
-static int is_libpython(const char *path)
-{
-    const char *name = base_name(path);
-    return strncmp(name, "libpython", 9) == 0 && strstr(name, ".so") != NULL;
-}
-
-/* The lowest offset-0 mapping of the libpython shared library, else of the
- * executable itself. */
-static int find_binary(ps_unwinder *u, int32_t pid, mapping *out)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", pid);
-    FILE *maps = fopen(path, "re");
-    if (!maps) {
-        if (errno == EACCES || errno == EPERM) {
-            return ps_fail(u, PS_EPERM, "permission denied reading /proc/%d/maps", pid);
-        }
-        return ps_fail(u, PS_ENOPROC, "no process with pid %d", pid);
-    }
-    char exe[PATH_MAX] = "";
-    snprintf(path, sizeof path, "/proc/%d/exe", pid);
-    ssize_t n = readlink(path, exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *deleted = strstr(exe, " (deleted)");
-    if (deleted) {
-        *deleted = '\0';
-    }
-
-    mapping lib = {0}, prog = {0};
-    char line[PATH_MAX + 256];
-    while (fgets(line, sizeof line, maps)) {
-        unsigned long long start, end, offset;
-        int name_at = 0;
-        if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &start, &end, &offset, &name_at) < 3 ||
-            name_at <= 0 || line[name_at] != '/') {
-            continue;
-        }
-        char *name = line + name_at;
-        name[strcspn(name, "\n")] = '\0';
-        mapping *slot = is_libpython(name) ? &lib : (strcmp(name, exe) == 0 ? &prog : NULL);
-        if (slot && offset == 0 && (slot->path[0] == '\0' || start < slot->start)) {
-            slot->start = start;
-            slot->offset = offset;
-            snprintf(slot->path, sizeof slot->path, "%s", name);
-        }
-    }
-    fclose(maps);
-    if (lib.path[0]) {
-        *out = lib;
-    } else if (prog.path[0]) {
-        *out = prog;
-    } else if (kill(pid, 0) != 0 || exe[0] == '\0') {
-        return ps_fail(u, PS_EEXITED, "process %d exited", pid);
-    } else {
-        return ps_fail(u, PS_ENOTPYTHON, "process %d maps no executable file", pid);
-    }
-    return PS_OK;
-}
 
 /* Parse "3.X.Y" at the start of text. */
 static int parse_version(const char *text, size_t len, int *minor, int *micro)
@@ -140,7 +67,7 @@ static int version_from_rodata(const ps_elf *elf, int minor, int *micro)
 
 static int minor_from_name(const char *path)
 {
-    const char *name = base_name(path);
+    const char *name = ps_base_name(path);
     const char *at = strstr(name, "python3.");
     if (!at) {
         return -1;
@@ -152,7 +79,7 @@ static int minor_from_name(const char *path)
 
 static int free_threaded_name(const char *path)
 {
-    const char *at = strstr(base_name(path), "python3.");
+    const char *at = strstr(ps_base_name(path), "python3.");
     if (!at) {
         return 0;
     }
@@ -216,10 +143,19 @@ static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, cons
     return PS_OK;
 }
 
+/* A name such as python2.7 or libpython3.6m.so: a version without _PyRuntime. */
+static int old_python_name(const char *path)
+{
+    const char *name = strstr(ps_base_name(path), "python");
+    int major, minor;
+    return name && sscanf(name, "python%d.%d", &major, &minor) == 2 &&
+           (major < 3 || (major == 3 && minor < 7));
+}
+
 /* No _PyRuntime: an interpreter older than 3.7, or not Python at all. */
 static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
 {
-    const char *name = strstr(base_name(path), "python");
+    const char *name = strstr(ps_base_name(path), "python");
     int major = 0, minor = 0, micro = 0;
     if (name && sscanf(name, "python%d.%d", &major, &minor) == 2) {
         int found_minor = -1;
@@ -238,6 +174,139 @@ static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, c
                    u->target.pid, path);
 }
 
+/* What trying one mapped file as the interpreter came to, in the order
+ * one outcome wins over another. */
+enum { NOT_PYTHON, IDLE, REFUSED, FOUND };
+
+static void forget_candidate(ps_unwinder *u)
+{
+    int32_t pid = u->target.pid;
+    memset(&u->target, 0, sizeof u->target);
+    u->target.pid = pid;
+    memset(&u->layout, 0, sizeof u->layout);
+    u->opnames = NULL;
+    u->runtime = u->none_address = u->code_type = u->executable_tag_bits = 0;
+}
+
+/* Take f as the interpreter if its _PyRuntime makes sense: FOUND when the
+ * version, build and layout are accepted (3.13+: the _Py_DebugOffsets
+ * cookie is there) and an interpreter is listed; IDLE when none is yet, as
+ * in a libpython loaded but never started (a ctypes.CDLL of another one)
+ * or a target still starting; REFUSED with the error set. */
+static int try_file(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f, int *rc)
+{
+    forget_candidate(u);
+    ps_elf elf;
+    *rc = ps_mapped_file_open(u, m, f, &elf);
+    if (*rc != PS_OK) {
+        return NOT_PYTHON;
+    }
+    uint64_t runtime = ps_elf_symbol(&elf, "_PyRuntime");
+    if (!runtime) {
+        runtime = ps_elf_section(&elf, ".PyRuntime", NULL);
+    }
+    if (!runtime) {
+        ps_elf_close(&elf);
+        *rc = PS_ENOTPYTHON;
+        return NOT_PYTHON;
+    }
+    ps_target_info *t = &u->target;
+    snprintf(t->binary, sizeof t->binary, "%s%s", f->path, f->deleted ? " (deleted)" : "");
+    uint64_t bias = f->start - elf.first_load_vaddr;
+    u->runtime = t->runtime_address = bias + runtime;
+    uint64_t none = ps_elf_symbol(&elf, "_Py_NoneStruct");
+    uint64_t code_type = ps_elf_symbol(&elf, "PyCode_Type");
+    u->none_address = none ? bias + none : 0;
+    u->code_type = code_type ? bias + code_type : 0;
+    *rc = detect_version(u, &elf, bias, f->path);
+    if (*rc == PS_OK) {
+        *rc = refuse_build(u, &elf, f->path);
+    }
+    ps_elf_close(&elf);
+    if (*rc == PS_OK) {
+        *rc = ps_setup_layout(u);
+    }
+    if (*rc != PS_OK) {
+        return REFUSED;
+    }
+    uint64_t head = 0;
+    int read = ps_read_ptr(&u->reader, u->runtime + (uint64_t)u->layout.runtime_interpreters_head,
+                           &head);
+    if (read == PS_EEXITED) {
+        *rc = read;
+        return REFUSED;
+    }
+    return read == PS_OK && ps_plausible_pointer(head) ? FOUND : IDLE;
+}
+
+static int process_gone(int32_t pid)
+{
+    char state = ps_proc_state(pid, 0);
+    return kill(pid, 0) != 0 || state == 0 || state == 'Z' || state == 'X';
+}
+
+/* No file held a usable _PyRuntime: say why of f. */
+static int not_python(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f)
+{
+    ps_elf elf;
+    int rc = ps_mapped_file_open(u, m, f, &elf);
+    if (rc == PS_EEXITED || (rc != PS_OK && process_gone(m->pid))) {
+        return ps_fail(u, PS_EEXITED, "process %d exited", m->pid);
+    }
+    if (rc != PS_OK) {
+        return ps_fail(u, PS_ENOTPYTHON, "process %d: cannot read %s as an ELF file", m->pid,
+                       f->path);
+    }
+    rc = refuse_old_python(u, &elf, f->start - elf.first_load_vaddr, f->path);
+    ps_elf_close(&elf);
+    return rc;
+}
+
+/* Try the mapped files in rank order; the first FOUND wins, else the first
+ * refusal is reported, else a Python too old to have _PyRuntime (which may
+ * have loaded a newer libpython it never starts), else the first IDLE one
+ * is taken. */
+static int locate_in(ps_unwinder *u, const ps_mapped_files *m)
+{
+    char refusal[PS_ERRLEN] = "";
+    int refusal_rc = PS_OK;
+    const ps_mapped_file *idle = NULL, *old = NULL;
+    for (uint32_t i = 0; i < m->count; i++) {
+        const ps_mapped_file *f = &m->files[i];
+        int rc;
+        int outcome = try_file(u, m, f, &rc);
+        if (outcome == FOUND) {
+            return PS_OK;
+        }
+        if (rc == PS_EEXITED) {
+            return ps_fail(u, PS_EEXITED, "process %d exited", m->pid);
+        }
+        if (outcome == REFUSED && refusal_rc == PS_OK) {
+            refusal_rc = rc;
+            snprintf(refusal, sizeof refusal, "%s", u->error);
+        } else if (outcome == IDLE && !idle) {
+            idle = f;
+        } else if (outcome == NOT_PYTHON && !old && old_python_name(f->path)) {
+            old = f;
+        }
+    }
+    forget_candidate(u);
+    if (refusal_rc != PS_OK) {
+        return ps_fail(u, refusal_rc, "%s", refusal);
+    }
+    if (old) {
+        return not_python(u, m, old);
+    }
+    if (idle) {
+        int rc;
+        if (try_file(u, m, idle, &rc) >= IDLE && rc == PS_OK) {
+            return PS_OK;
+        }
+        forget_candidate(u);
+    }
+    return not_python(u, m, &m->files[0]);
+}
+
 int ps_locate(ps_unwinder *u, int32_t pid)
 {
     ps_target_info *t = &u->target;
@@ -250,46 +319,14 @@ int ps_locate(ps_unwinder *u, int32_t pid)
     if (kill(pid, 0) != 0 && errno == ESRCH) {
         return ps_fail(u, PS_ENOPROC, "no process with pid %d", pid);
     }
-
-    mapping bin;
-    int rc = find_binary(u, pid, &bin);
+    ps_mapped_files m;
+    int rc = ps_mapped_files_read(u, pid, &m);
     if (rc != PS_OK) {
         return rc;
     }
-    char root_path[PATH_MAX + 32];
-    snprintf(root_path, sizeof root_path, "/proc/%d/root%s", pid, bin.path);
-    ps_elf elf;
-    if (ps_elf_open(root_path, &elf) != PS_OK && ps_elf_open(bin.path, &elf) != PS_OK) {
-        return ps_fail(u, PS_ENOTPYTHON, "process %d: cannot read %s as an ELF file", pid,
-                       bin.path);
-    }
-    snprintf(t->binary, sizeof t->binary, "%s", bin.path);
-    uint64_t bias = bin.start - elf.first_load_vaddr;
-    uint64_t runtime = ps_elf_symbol(&elf, "_PyRuntime");
-    if (!runtime) {
-        runtime = ps_elf_section(&elf, ".PyRuntime", NULL);
-    }
-    if (!runtime) {
-        int refused = refuse_old_python(u, &elf, bias, bin.path);
-        ps_elf_close(&elf);
-        return refused;
-    }
-    u->runtime = t->runtime_address = bias + runtime;
-    uint64_t none = ps_elf_symbol(&elf, "_Py_NoneStruct");
-    uint64_t code_type = ps_elf_symbol(&elf, "PyCode_Type");
-    u->none_address = none ? bias + none : 0;
-    u->code_type = code_type ? bias + code_type : 0;
-
-    rc = detect_version(u, &elf, bias, bin.path);
-    if (rc == PS_OK) {
-        rc = refuse_build(u, &elf, bin.path);
-    }
-    ps_elf_close(&elf);
-    if (rc != PS_OK) {
-        return rc;
-    }
-
-    return ps_setup_layout(u);
+    rc = locate_in(u, &m);
+    ps_mapped_files_free(&m);
+    return rc;
 }
 
 int ps_setup_layout(ps_unwinder *u)
