@@ -159,11 +159,12 @@ class Unwinder:
                 for k in range(rec.frame_start, rec.frame_start + rec.frame_count)
             )
             native_id = int(rec.native_id) or None
+            status = ThreadStatus(rec.status)
             thread = Thread(
                 thread_id=int(rec.thread_id),
                 native_id=native_id,
-                name=self._thread_name(int(rec.thread_id), native_id, python_names),
-                status=ThreadStatus(rec.status),
+                name=self._thread_name(int(rec.thread_id), native_id, python_names, status),
+                status=status,
                 frames=stack,
                 interpreter_id=int(rec.interpreter_id),
                 error=_CODE_TEXT_ERRORS.get(rec.error, "unreadable stack") if rec.error else None,
@@ -227,12 +228,20 @@ class Unwinder:
         code: int = lib.ps_unwinder_thread_names(self._handle, count)
         return code == 0 and count[0] > 0
 
-    def _thread_name(self, thread_id: int, native_id: int | None, python_names: bool) -> str | None:
-        """threading.Thread.name where the target has one, else the kernel's name."""
+    def _thread_name(
+        self, thread_id: int, native_id: int | None, python_names: bool, status: ThreadStatus
+    ) -> str | None:
+        """threading.Thread.name where the target has one, else the kernel's name.
+
+        The main thread is ``MainThread`` even in a program that never
+        imported `threading`: the name it would give it.
+        """
         if python_names:
             string_id = ffi.new("uint32_t *")
             if lib.ps_unwinder_thread_name(self._handle, thread_id, string_id) == 0:
                 return self._string(string_id[0])
+        if ThreadStatus.MAIN_THREAD in status:
+            return "MainThread"
         if native_id is None:
             return None
         if native_id not in self._names:

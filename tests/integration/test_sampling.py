@@ -17,7 +17,7 @@ import pytest
 from known_target import KnownTarget
 from pythons import Python
 
-from pysampler import Profile, Sampler
+from pysampler import Profile, Sampler, Unwinder
 from pysampler.collectors import BinaryCollector
 
 TARGETS = Path(__file__).resolve().parents[1] / "targets"
@@ -292,6 +292,22 @@ def test_threads_carry_their_threading_names(tmp_path: Path) -> None:
     for path in (profile.save(tmp_path / "named.bin"), streamed):
         saved = Profile.load(path)
         assert {saved.thread_name(i) for i in range(len(saved.threads.thread_id))} == names
+
+
+def test_main_thread_is_named_without_threading(python: Python) -> None:
+    """A program that never imports threading (start_spinner's) still has a MainThread."""
+    target = start_spinner(python.path)
+    try:
+        with Unwinder(target.pid) as unwinder:
+            (thread,) = unwinder.snapshot().threads
+        sampler = Sampler(target.pid, duration=0.3).start()
+        sampler.wait(timeout=30)
+        profile = sampler.stop()
+    finally:
+        target.kill()
+        target.wait()
+    assert thread.name == "MainThread"
+    assert {profile.thread_name(i) for i in range(len(profile.threads.thread_id))} == {"MainThread"}
 
 
 def test_in_process_sampler_leaves_itself_out(tmp_path: Path) -> None:

@@ -161,6 +161,7 @@ struct ps_sampler {
     vec samples, threads, frames, nodes;
     vec last_stacks;          /* last_stack per thread entry */
     vec renames;              /* thread_rename: names learnt after a thread was sent */
+    vec thread_main;          /* uint8_t per thread entry: the interpreter's main thread */
     int64_t next_naming_ns;   /* when to look again for unnamed threads' names */
     int64_t naming_every_ns;  /* doubles while nothing new is learnt */
     id_index thread_index, frame_index, node_index;
@@ -217,6 +218,8 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     if (rc == PS_OK && s->threads.count > known) {
         s->next_naming_ns = 0; /* name it at the end of this snapshot */
         s->naming_every_ns = NAMING_FIRST_NS;
+        uint8_t main = (t->status & PS_THREAD_MAIN) != 0;
+        rc = vec_push(&s->thread_main, &main);
     }
     while (rc == PS_OK && s->last_stacks.count < s->threads.count) {
         last_stack empty = {NULL, NULL, 0, 0};
@@ -305,7 +308,12 @@ static int name_threads(ps_sampler *s, int64_t at)
         }
         looked = 1;
         if (ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) != PS_OK) {
-            continue;
+            /* A program that never imported threading: its main thread is
+             * still the one threading would call MainThread. */
+            if (!*(uint8_t *)vec_at(&s->thread_main, i) ||
+                ps_strings_intern(&s->u->strings, "MainThread", 10, &string_id) != PS_OK) {
+                continue;
+            }
         }
         entry->name_id = string_id;
         learnt = 1;
@@ -475,6 +483,7 @@ int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler
     init_vec(&s->nodes, sizeof(ps_stack_node));
     init_vec(&s->last_stacks, sizeof(last_stack));
     init_vec(&s->renames, sizeof(thread_rename));
+    init_vec(&s->thread_main, sizeof(uint8_t));
     ps_stack_node empty = {0, UINT32_MAX};
     if (vec_push(&s->nodes, &empty) != PS_OK) {
         ps_sampler_free(s);
@@ -538,6 +547,7 @@ void ps_sampler_free(ps_sampler *s)
     }
     free(s->last_stacks.items);
     free(s->renames.items);
+    free(s->thread_main.items);
     free(s->thread_index.slots);
     free(s->frame_index.slots);
     free(s->node_index.slots);
