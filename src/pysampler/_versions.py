@@ -28,7 +28,7 @@ class VersionSupport:
         if self.how & DEBUG_OFFSETS and self.how & HEADER_TABLE:
             return "`_Py_DebugOffsets` in the target, over a table from the headers"
         if self.how & DEBUG_OFFSETS:
-            return "`_Py_DebugOffsets` in the target only (no interpreter here to test)"
+            return "`_Py_DebugOffsets` in the target only"
         return "a table generated from the installed headers"
 
     @property
