@@ -10,11 +10,13 @@ Layout (all integers little-endian)::
                u32 length    payload bytes
                u32 crc32     of the first 8 header bytes, then the payload
 
-The first chunk is INFO: the session's metadata as a UTF-8 JSON object.
+The first chunk is INFO: the session's information (a
+:class:`~pysampler.model.SessionInfo`) as a UTF-8 JSON object.
 BATCH chunks follow, each the new rows of every table (a
 :class:`~pysampler.profile.ProfileDelta`); the last chunk is END: how the
-session ended, as a JSON object.  A compressed payload is a u32
-uncompressed length followed by a zlib stream.  A BATCH payload is::
+session ended (a :class:`~pysampler.model.SessionStats`), as a JSON
+object.  A compressed payload is a u32 uncompressed length followed by a
+zlib stream.  A BATCH payload is::
 
     12 x u32   string_first, string_count, code_first, code_count,
                frame_first, frame_count, node_first, node_count,
@@ -58,8 +60,8 @@ from typing import Any, BinaryIO
 import attrs
 
 from pysampler import _serde
-from pysampler.collectors._base import SampleBatch, SessionStats
 from pysampler.errors import CollectorError, ProfileFormatError
+from pysampler.model import SessionInfo, SessionStats
 from pysampler.profile import (
     CodeTable,
     FrameTable,
@@ -84,7 +86,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAGIC = b"\x89pysampler\r\n\x1a\n"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the session information holds the sampler configuration as one value,
+the end record the failure reason; version 1 files (flat fields) still read."""
 _HEADER = struct.Struct("<14sH")
 _CHUNK_HEADER = struct.Struct("<BBHII")
 _CHUNK_PREFIX = struct.Struct("<BBHI")  # the chunk header bytes the CRC covers
@@ -114,8 +118,6 @@ if any(array(code).itemsize != width for code, width in _WIDTHS.items()):  # pra
     msg = "pysampler's binary format needs 32-bit int and 64-bit long long arrays"
     raise ImportError(msg)
 _BIG_ENDIAN = sys.byteorder == "big"
-
-_STATS_FIELDS = ("duration_ns", "taken", "failed", "late", "ended_by")
 
 
 class _BadChunk(Exception):
@@ -228,10 +230,7 @@ def _encode_json(value: object) -> bytes:
 
 
 def _info_payload(metadata: ProfileMetadata) -> bytes:
-    plain = _serde.to_plain(metadata)
-    for name in (*_STATS_FIELDS, "truncated"):
-        plain.pop(name, None)
-    return _encode_json(plain)
+    return _encode_json(_serde.to_plain(metadata.info))
 
 
 # ---- decoding ------------------------------------------------------------------
@@ -337,12 +336,26 @@ def _decode_json(payload: bytes) -> dict[str, object]:
     return value
 
 
-def _decode_metadata(payload: bytes) -> ProfileMetadata:
-    plain = _decode_json(payload)
-    for name in (*_STATS_FIELDS, "truncated"):
+def _version_1_info(plain: dict[str, Any]) -> dict[str, Any]:
+    """Format 1's flat session information in the shape of format 2's."""
+    interval_ns = plain.pop("interval_ns", 0)
+    plain["config"] = {
+        "rate": 1e9 / interval_ns if interval_ns > 0 else 0.0,
+        "mode": plain.pop("mode", "wall"),
+        "all_threads": plain.pop("all_threads", False),
+        "opcodes": plain.pop("opcodes", False),
+    }
+    for name in ("duration_ns", "taken", "failed", "late", "ended_by", "truncated"):
         plain.pop(name, None)
+    return plain
+
+
+def _decode_metadata(payload: bytes, version: int) -> ProfileMetadata:
+    plain = _decode_json(payload)
+    if version == 1:
+        plain = _version_1_info(plain)
     try:
-        return _serde.from_plain(plain, ProfileMetadata)
+        return ProfileMetadata(_serde.from_plain(plain, SessionInfo))
     except Exception as error:  # cattrs raises validation groups of many kinds
         msg = f"session information does not fit: {error}"
         raise _BadChunk(msg) from None
@@ -455,7 +468,7 @@ def _read_start(stream: BinaryIO, name: str) -> ProfileMetadata:
         if kind != CHUNK_INFO:
             msg = f"its first chunk is of kind {kind}, not session information"
             raise _BadChunk(msg)
-        return _decode_metadata(payload)
+        return _decode_metadata(payload, version)
     except _BadChunk as error:
         msg = f"{name} is a corrupt pysampler profile: {error}"
         raise ProfileFormatError(msg) from None
@@ -633,14 +646,11 @@ class ProfileWriter:
         if self._lengths is None or self._ended:
             msg = "ProfileWriter takes batches only between begin() and end()"
             raise CollectorError(msg)
+        delta = delta.typed()
         delta.validate(self._lengths)
         for part in _split_samples(delta, MAX_SAMPLES_PER_CHUNK):
             self._write(_encode_chunk(CHUNK_BATCH, _encode_delta(part), level=self._level))
         self._lengths = delta.lengths_after(self._lengths)
-
-    def write_batch(self, batch: SampleBatch) -> None:
-        """Write one sampler batch as a chunk."""
-        self.write_delta(ProfileDelta.from_batch(batch))
 
     def end(self, stats: SessionStats) -> None:
         """Write how the session ended: the file is complete."""
@@ -669,18 +679,6 @@ class ProfileWriter:
         self.close()
 
 
-def _stats(metadata: ProfileMetadata) -> SessionStats | None:
-    if metadata.ended_by is None:
-        return None
-    return SessionStats(
-        duration_ns=metadata.duration_ns,
-        taken=metadata.taken,
-        failed=metadata.failed,
-        late=metadata.late,
-        ended_by=metadata.ended_by,
-    )
-
-
 def write_profile(
     profile: Profile,
     destination: str | os.PathLike[str] | BinaryIO,
@@ -700,6 +698,5 @@ def write_profile(
         writer.begin(profile.metadata)
         for delta in _profile_deltas(profile, ROWS_PER_CHUNK):
             writer.write_delta(delta)
-        stats = _stats(profile.metadata)
-        if stats is not None:
-            writer.end(stats)
+        if profile.metadata.stats is not None:
+            writer.end(profile.metadata.stats)

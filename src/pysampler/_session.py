@@ -137,7 +137,7 @@ def summary_line(profile: Profile, samples: int) -> str:
         "exited": "the target exited",
         "duration": "the duration ended",
         "stopped": "stopped",
-        "failed": "sampling failed",
+        "failed": f"sampling failed: {meta.stats.error}" if meta.stats else "sampling failed",
     }.get(meta.ended_by or "", meta.ended_by or "")
     return (
         f"pysampler: {samples:,} samples from {meta.taken:,} sampling instants "

@@ -22,9 +22,10 @@ from pysampler._session import OutputChoice, record, summary_line, write_output
 from pysampler.collectors import Collector
 from pysampler.diff import DiffProfile
 from pysampler.errors import PySamplerError
+from pysampler.model import MODES, SamplerConfig
 from pysampler.profile import Profile
 from pysampler.renderers.pstats import DEFAULT_LIMIT, SORT_ORDERS
-from pysampler.sampler import MODES, Progress, Sampler
+from pysampler.sampler import Progress, Sampler
 from pysampler.unwinder import Unwinder
 
 __all__ = ["main"]
@@ -292,17 +293,18 @@ def _load(path: str) -> Profile:
     return profile
 
 
-def _sampler_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "rate": args.sampling_rate,
-        "duration": args.duration,
-        "all_threads": args.all_threads,
-        "mode": args.mode,
-        "opcodes": args.opcodes,
-        "native": args.native,
-        "gc": args.gc,
-        "blocking": args.blocking,
-    }
+def _sampler_config(args: argparse.Namespace) -> SamplerConfig:
+    """The session's configuration from the sampling flags."""
+    return SamplerConfig(
+        rate=args.sampling_rate,
+        duration=args.duration,
+        all_threads=args.all_threads,
+        mode=args.mode,
+        opcodes=args.opcodes,
+        native=args.native,
+        gc=args.gc,
+        blocking=args.blocking,
+    )
 
 
 def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
@@ -311,10 +313,10 @@ def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
     def make(extra: list[Collector[object]], progress: Callable[[Progress], None]) -> Sampler:
         # Streamed to a file: nothing else needs the samples in memory.
         return start(
+            _sampler_config(args),
             collectors=extra,
             on_progress=progress,
             keep_samples=not choice.streams_to_file,
-            **_sampler_options(args),
         )
 
     sampler, profile, stopped_by = record(make, choice, realtime_stats=args.realtime_stats)
@@ -337,17 +339,17 @@ def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    def start(**options: Any) -> Sampler:
+    def start(config: SamplerConfig, **options: Any) -> Sampler:
         return Sampler.run(
-            [args.target, *args.args], module=args.module, python=args.python, **options
+            [args.target, *args.args], config, module=args.module, python=args.python, **options
         )
 
     return _profile(args, start)
 
 
 def _attach(args: argparse.Namespace) -> int:
-    def start(**options: Any) -> Sampler:
-        return Sampler(args.pid, **options).start()
+    def start(config: SamplerConfig, **options: Any) -> Sampler:
+        return Sampler(args.pid, config, **options).start()
 
     return _profile(args, start)
 

@@ -1,4 +1,9 @@
-"""Frozen values the unwinder returns: snapshots, threads and frames."""
+"""Frozen values: what the unwinder returns, and what describes a session.
+
+The unwinder returns snapshots, threads and frames; a sampling session is
+described by its configuration, what was known when it started and how it
+ended.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,23 @@ import enum
 import attrs
 
 __all__ = [
+    "MODES",
     "Frame",
     "FrameKind",
     "Interpreter",
     "PythonVersion",
+    "SamplerConfig",
+    "SessionInfo",
+    "SessionStats",
     "Snapshot",
     "TargetInfo",
     "Thread",
     "ThreadStatus",
 ]
+
+MODES = ("wall", "cpu", "gil", "exception")
+"""Which threads a sample keeps: all, those on a CPU, the GIL holder, those
+handling an exception."""
 
 
 class ThreadStatus(enum.IntFlag):
@@ -160,3 +173,94 @@ class Snapshot:
     def threads(self) -> tuple[Thread, ...]:
         """The threads of every interpreter, in the target's order."""
         return tuple(t for interp in self.interpreters for t in interp.threads)
+
+
+def _check_mode(instance: object, attribute: attrs.Attribute[str], mode: str) -> None:
+    if mode not in MODES:
+        msg = f"unknown mode {mode!r}: choose one of {', '.join(MODES)}"
+        raise ValueError(msg)
+
+
+def _check_rate(instance: object, attribute: attrs.Attribute[float], rate: float) -> None:
+    if not rate >= 0:
+        msg = "rate must be positive (0 for as fast as possible)"
+        raise ValueError(msg)
+
+
+def _check_duration(
+    instance: object, attribute: attrs.Attribute[float | None], duration: float | None
+) -> None:
+    if duration is not None and not duration > 0:
+        msg = "duration must be positive (None for no limit)"
+        raise ValueError(msg)
+
+
+@attrs.frozen(kw_only=True)
+class SamplerConfig:
+    """How a session samples.
+
+    The one value the CLI, the library, the profile's metadata and the C
+    sampler all take.
+
+    Raises:
+        ValueError: A mode, rate or duration that makes no sense.
+    """
+
+    rate: float = attrs.field(default=1000.0, validator=_check_rate)
+    """Samples per second; ``0`` (or infinity) for as fast as possible."""
+    duration: float | None = attrs.field(default=None, validator=_check_duration)
+    """Seconds to sample; None until stopped or the target exits."""
+    all_threads: bool = False
+    """Every thread, not only each interpreter's main thread."""
+    mode: str = attrs.field(default="wall", validator=_check_mode)
+    """One of :data:`MODES`."""
+    opcodes: bool = False
+    """Record each frame's bytecode instruction."""
+    native: bool = False
+    """A ``<native>`` frame where C code sits between Python frames (3.11+)."""
+    gc: bool = True
+    """A ``<GC>`` frame on the thread running the garbage collector."""
+    blocking: bool = False
+    """Stop the target around each sample."""
+
+    @property
+    def interval_ns(self) -> int:
+        """The requested time between samples; 0 for as fast as possible."""
+        if self.rate == 0 or self.rate == float("inf"):
+            return 0
+        return round(1e9 / self.rate)
+
+
+@attrs.frozen(kw_only=True)
+class SessionInfo:
+    """What is known when a sampling session starts."""
+
+    pid: int
+    command_line: tuple[str, ...]
+    python_version: str
+    """The target's CPython version, as ``3.12.1``."""
+    config: SamplerConfig
+    start_time: float
+    """Seconds since the epoch."""
+    opcode_names: tuple[str, ...] = ()
+    """The target version's opcode names by number ("" where unused)."""
+    pysampler_version: str = ""
+    """The pysampler that recorded the session."""
+
+
+@attrs.frozen(kw_only=True)
+class SessionStats:
+    """How a sampling session went, known when it ends."""
+
+    duration_ns: int
+    taken: int
+    """Sampling instants attempted."""
+    failed: int
+    """Failed samples: instants whose snapshot failed, plus each wanted thread
+    whose stack could not be read at an instant."""
+    late: int
+    """Deadlines missed because sampling fell behind the requested rate."""
+    ended_by: str
+    """``stopped``, ``duration``, ``exited`` (the target) or ``failed``."""
+    error: str | None = None
+    """Why sampling failed, when ``ended_by`` is ``failed``."""

@@ -26,16 +26,13 @@ from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import attrs
 from typing_extensions import Self
 
 from pysampler.errors import CollectorError
-from pysampler.model import Frame, FrameKind
-
-if TYPE_CHECKING:
-    from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
+from pysampler.model import Frame, FrameKind, SamplerConfig, SessionInfo, SessionStats
 
 __all__ = [
     "CodeTable",
@@ -64,62 +61,95 @@ class FunctionKey(NamedTuple):
     qualname: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class ProfileMetadata:
-    """What a profile was taken from, how, and how sampling went."""
+    """What a profile was taken from, how, and how sampling went.
 
-    pid: int
-    command_line: tuple[str, ...]
-    python_version: str
-    """The target's CPython version, as ``3.12.1``."""
-    interval_ns: int
-    """Requested time between samples; 0 means as fast as possible."""
-    mode: str
-    """``wall``, ``cpu``, ``gil`` or ``exception``."""
-    all_threads: bool
-    opcodes: bool
-    start_time: float
-    """Seconds since the epoch when sampling started."""
-    opcode_names: tuple[str, ...] = ()
-    """The target version's opcode names by number ("" where unused)."""
-    duration_ns: int = 0
-    taken: int = 0
-    """Sampling instants attempted."""
-    failed: int = 0
-    """Failed samples: instants whose snapshot failed, plus each wanted thread
-    whose stack could not be read at an instant."""
-    late: int = 0
-    """Deadlines missed because sampling fell behind."""
-    ended_by: str | None = None
-    """``stopped``, ``duration``, ``exited``, ``failed``; None while running or when unknown."""
+    The session's information, its final figures once it ended, and whether
+    the profile was read from a file cut short.  The flat properties read
+    through to them.
+    """
+
+    info: SessionInfo
+    stats: SessionStats | None = None
+    """None while sampling runs, or when a file ends before its end record."""
     truncated: bool = False
     """Read from a file that ends early: samples up to its last complete chunk only."""
 
-    @classmethod
-    def from_session(cls, info: SessionInfo) -> ProfileMetadata:
-        """The metadata known when a session starts."""
-        return cls(
-            pid=info.pid,
-            command_line=tuple(info.command_line),
-            python_version=str(info.python_version),
-            interval_ns=info.interval_ns,
-            mode=info.mode,
-            all_threads=info.all_threads,
-            opcodes=info.opcodes,
-            start_time=info.start_time,
-            opcode_names=tuple(info.opcode_names),
-        )
+    @property
+    def pid(self) -> int:
+        """The target process."""
+        return self.info.pid
 
-    def with_stats(self, stats: SessionStats) -> ProfileMetadata:
-        """A copy completed with how the session ended."""
-        return attrs.evolve(
-            self,
-            duration_ns=stats.duration_ns,
-            taken=stats.taken,
-            failed=stats.failed,
-            late=stats.late,
-            ended_by=stats.ended_by,
-        )
+    @property
+    def command_line(self) -> tuple[str, ...]:
+        """The target's command line."""
+        return self.info.command_line
+
+    @property
+    def python_version(self) -> str:
+        """The target's CPython version, as ``3.12.1``."""
+        return self.info.python_version
+
+    @property
+    def config(self) -> SamplerConfig:
+        """How the session sampled."""
+        return self.info.config
+
+    @property
+    def interval_ns(self) -> int:
+        """Requested time between samples; 0 means as fast as possible."""
+        return self.info.config.interval_ns
+
+    @property
+    def mode(self) -> str:
+        """``wall``, ``cpu``, ``gil`` or ``exception``."""
+        return self.info.config.mode
+
+    @property
+    def all_threads(self) -> bool:
+        """Every thread was sampled, not only the main one."""
+        return self.info.config.all_threads
+
+    @property
+    def opcodes(self) -> bool:
+        """Frames record their bytecode instruction."""
+        return self.info.config.opcodes
+
+    @property
+    def start_time(self) -> float:
+        """Seconds since the epoch when sampling started."""
+        return self.info.start_time
+
+    @property
+    def opcode_names(self) -> tuple[str, ...]:
+        """The target version's opcode names by number ("" where unused)."""
+        return self.info.opcode_names
+
+    @property
+    def duration_ns(self) -> int:
+        """How long sampling ran (0 while running or unknown)."""
+        return self.stats.duration_ns if self.stats else 0
+
+    @property
+    def taken(self) -> int:
+        """Sampling instants attempted (0 while running or unknown)."""
+        return self.stats.taken if self.stats else 0
+
+    @property
+    def failed(self) -> int:
+        """Failed samples (see :attr:`SessionStats.failed`)."""
+        return self.stats.failed if self.stats else 0
+
+    @property
+    def late(self) -> int:
+        """Deadlines missed because sampling fell behind."""
+        return self.stats.late if self.stats else 0
+
+    @property
+    def ended_by(self) -> str | None:
+        """``stopped``, ``duration``, ``exited``, ``failed``; None while running or unknown."""
+        return self.stats.ended_by if self.stats else None
 
     @property
     def rate_hz(self) -> float | None:
@@ -134,7 +164,7 @@ class ProfileMetadata:
     @property
     def complete(self) -> bool:
         """The session ended and everything it collected is here."""
-        return self.ended_by is not None and not self.truncated
+        return self.stats is not None and not self.truncated
 
 
 # Empty columns; the typecode fixes each value's range.
@@ -161,6 +191,20 @@ class _Table:
         return attrs.evolve(
             self, **{name: column[start:stop] for name, column in self.columns().items()}
         )
+
+    def typed(self, what: str) -> Self:
+        """This table with every column in its declared type (itself when they are).
+
+        Raises:
+            CollectorError: A value does not fit its column's type.
+        """
+        changed = {}
+        for field in attrs.fields(type(self)):
+            values: array[int] = getattr(self, field.name)
+            typecode = field.default.factory().typecode
+            if values.typecode != typecode:
+                changed[field.name] = _typed_column(values, typecode, f"{what} {field.name}")
+        return attrs.evolve(self, **changed) if changed else self
 
 
 @attrs.define
@@ -228,8 +272,7 @@ class SampleTable(_Table):
     """How many samples the row stands for (1 unless merged)."""
 
 
-def _typed(typecode: str, values: array[int], what: str) -> array[int]:
-    """``values`` as a column of ``typecode``; CollectorError when one does not fit."""
+def _typed_column(values: array[int], typecode: str, what: str) -> array[int]:
     if values.typecode == typecode:
         return values
     try:
@@ -300,63 +343,25 @@ class ProfileDelta:
     renamed_name: array[int] = attrs.Factory(lambda: array("i"))
     """...and their names, as string ids."""
 
-    @classmethod
-    def from_batch(cls, batch: SampleBatch, weights: array[int] | None = None) -> ProfileDelta:
-        """A batch's rows in the profile's column types.
+    def typed(self) -> ProfileDelta:
+        """This delta with every column in the profile's types.
 
-        Args:
-            batch: The entries and samples collected since the previous batch.
-            weights: Per-sample weights; every sample weighs 1 when None.
+        Arrays of other integer types are converted.
 
         Raises:
             CollectorError: A value does not fit its column.
         """
-        sample_count = len(batch.sample_time_ns)
-        return cls(
-            string_first=batch.string_first,
-            strings=tuple(batch.new_strings),
-            code_first=batch.code_first,
-            codes=CodeTable(
-                filename=_typed("I", batch.code_filename, "code filename"),
-                qualname=_typed("I", batch.code_qualname, "code qualname"),
-                firstlineno=_typed("i", batch.code_firstlineno, "code firstlineno"),
-            ),
-            frame_first=batch.frame_first,
-            frames=FrameTable(
-                code=_typed("I", batch.frame_code, "frame code"),
-                kind=_typed("I", batch.frame_kind, "frame kind"),
-                lineno=_typed("i", batch.frame_lineno, "frame lineno"),
-                end_lineno=_typed("i", batch.frame_end_lineno, "frame end_lineno"),
-                col=_typed("i", batch.frame_col, "frame col"),
-                end_col=_typed("i", batch.frame_end_col, "frame end_col"),
-                opcode=_typed("i", batch.frame_opcode, "frame opcode"),
-                base_opcode=_typed("i", batch.frame_base_opcode, "frame base_opcode"),
-            ),
-            node_first=batch.node_first,
-            stacks=StackTable(
-                parent=_typed("I", batch.node_parent, "stack node parent"),
-                frame=_typed("I", batch.node_frame, "stack node frame"),
-            ),
-            thread_first=batch.thread_first,
-            threads=ThreadTable(
-                thread_id=_typed("Q", batch.thread_id, "thread id"),
-                native_id=_typed("Q", batch.thread_native_id, "thread native id"),
-                interpreter=_typed("q", batch.thread_interpreter, "thread interpreter"),
-                name=_typed("i", batch.thread_name, "thread name"),
-            ),
-            samples=SampleTable(
-                time_ns=_typed("q", batch.sample_time_ns, "sample time"),
-                thread=_typed("I", batch.sample_thread, "sample thread"),
-                stack=_typed("I", batch.sample_stack, "sample stack"),
-                status=_typed("I", batch.sample_status, "sample status"),
-                weight=(
-                    array("I", [1]) * sample_count
-                    if weights is None
-                    else _typed("I", weights, "sample weight")
-                ),
-            ),
-            renamed_thread=_typed("I", batch.renamed_thread, "renamed thread"),
-            renamed_name=_typed("i", batch.renamed_name, "thread name"),
+        renamed_thread = _typed_column(self.renamed_thread, "I", "renamed thread")
+        renamed_name = _typed_column(self.renamed_name, "i", "thread name")
+        return attrs.evolve(
+            self,
+            codes=self.codes.typed("code"),
+            frames=self.frames.typed("frame"),
+            stacks=self.stacks.typed("stack node"),
+            threads=self.threads.typed("thread"),
+            samples=self.samples.typed("sample"),
+            renamed_thread=renamed_thread,
+            renamed_name=renamed_name,
         )
 
     def tables(self) -> tuple[CodeTable, FrameTable, StackTable, ThreadTable, SampleTable]:
@@ -429,7 +434,7 @@ class Profile:
     """Everything a sampling session collected: metadata and columnar tables.
 
     Build one with :class:`~pysampler.collectors.StackCollector`, or load
-    one with :meth:`load`.  Tables only grow, by :meth:`append`.
+    one with :meth:`load`.  Tables only grow, by :meth:`extend`.
     """
 
     metadata: ProfileMetadata
@@ -456,21 +461,6 @@ class Profile:
             threads=len(self.threads),
         )
 
-    def append(self, batch: SampleBatch, weights: array[int] | None = None) -> None:
-        """Add one batch's new table entries and samples.
-
-        Each ``batch.*_first`` must equal the current length of its table.
-
-        Args:
-            batch: The entries and samples collected since the previous batch.
-            weights: Per-sample weights; every sample weighs 1 when None.
-
-        Raises:
-            CollectorError: The batch does not continue the tables, its
-                columns differ in length, or it refers to missing entries.
-        """
-        self.extend(ProfileDelta.from_batch(batch, weights))
-
     def extend(self, delta: ProfileDelta) -> None:
         """Add new rows to every table.
 
@@ -478,8 +468,10 @@ class Profile:
         delta leaves the profile as it was.
 
         Raises:
-            CollectorError: As :meth:`ProfileDelta.validate` says.
+            CollectorError: As :meth:`ProfileDelta.typed` and
+                :meth:`ProfileDelta.validate` say.
         """
+        delta = delta.typed()
         delta.validate(self.lengths)
         self.strings.extend(delta.strings)
         mine = (self.codes, self.frames, self.stacks, self.threads, self.samples)
@@ -493,7 +485,7 @@ class Profile:
 
     def finish(self, stats: SessionStats) -> None:
         """Record how the session ended."""
-        self.metadata = self.metadata.with_stats(stats)
+        self.metadata = attrs.evolve(self.metadata, stats=stats)
 
     # ---- files ---------------------------------------------------------------
 

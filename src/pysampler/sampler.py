@@ -15,20 +15,32 @@ from pysampler import _procfs, errors
 from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
 from pysampler._native import ffi, lib, raise_for, text
-from pysampler.collectors import (
-    Collector,
-    SampleBatch,
-    SessionInfo,
-    SessionStats,
-    StackCollector,
+from pysampler.collectors import Collector, StackCollector
+from pysampler.model import SamplerConfig, SessionInfo, SessionStats
+from pysampler.profile import (
+    CodeTable,
+    FrameTable,
+    Profile,
+    ProfileDelta,
+    SampleTable,
+    StackTable,
+    ThreadTable,
 )
-from pysampler.profile import Profile
 from pysampler.unwinder import Unwinder
 
-__all__ = ["MODES", "Progress", "Sampler"]
+__all__ = ["Progress", "Sampler"]
 
-MODES = {"wall": 0, "cpu": 1, "gil": 2, "exception": 3}
-_ENDED_BY = {1: "stopped", 2: "exited", 3: "failed"}
+_C_MODES = {
+    "wall": lib.PS_MODE_WALL,
+    "cpu": lib.PS_MODE_CPU,
+    "gil": lib.PS_MODE_GIL,
+    "exception": lib.PS_MODE_EXCEPTION,
+}
+_ENDED_BY = {
+    lib.PS_SAMPLER_STOPPED: "stopped",
+    lib.PS_SAMPLER_EXITED: "exited",
+    lib.PS_SAMPLER_FAILED: "failed",
+}
 _DRAIN_EVERY = 0.05
 _THREAD = struct.Struct("=QQqq")
 _FRAME = struct.Struct("=IIiiiiii")
@@ -63,59 +75,38 @@ class Sampler:
 
     Args:
         pid: the process to sample; None for this process.
-        rate: samples per second; ``0`` or ``float("inf")`` for as fast as possible.
-        duration: stop after this many seconds; None to run until stopped
-            or until the target exits.
-        all_threads: sample every thread, not only the main thread.
-        mode: which threads a sample keeps: ``wall`` (all), ``cpu`` (those
-            running), ``gil`` (the one holding the GIL) or ``exception``
-            (those handling an exception).
-        opcodes: record each frame's bytecode instruction.
-        native: a ``<native>`` frame where C code sits between Python frames
-            (3.11 and newer record where that happens).
-        gc: a ``<GC>`` frame on the thread running the garbage collector.
-        blocking: stop the target around each sample, for exact stacks.
-        collectors: more collectors that receive the same batches.
+        config: how to sample (rate, duration, threads, mode, what to
+            record); keyword arguments of :class:`~pysampler.model.SamplerConfig`
+            may be given instead, as ``Sampler(pid, rate=100, all_threads=True)``.
+        collectors: more collectors that receive the same deltas.
         keep_samples: keep every sample in :attr:`profile`; False keeps only
             its tables and metadata, for sessions streamed elsewhere (a
             :class:`~pysampler.collectors.BinaryCollector`), so memory stays
             flat however long they run.
         on_progress: called from the drain thread with live figures.
+
+    Raises:
+        ValueError: A configuration that makes no sense, or both ``config``
+            and its keyword arguments.
     """
 
     def __init__(
         self,
         pid: int | None = None,
+        config: SamplerConfig | None = None,
         *,
-        rate: float = 1000.0,
-        duration: float | None = None,
-        all_threads: bool = False,
-        mode: str = "wall",
-        opcodes: bool = False,
-        native: bool = False,
-        gc: bool = True,
-        blocking: bool = False,
         collectors: Sequence[Collector[object]] = (),
         keep_samples: bool = True,
         on_progress: Callable[[Progress], None] | None = None,
+        **options: Any,
     ) -> None:
         """Prepare a session; nothing is read until :meth:`start`."""
-        if mode not in MODES:
-            msg = f"unknown mode {mode!r}: choose one of {', '.join(MODES)}"
+        if config is not None and options:
+            msg = "give either a SamplerConfig or its keyword arguments, not both"
             raise ValueError(msg)
-        if rate < 0 or (duration is not None and duration <= 0):
-            msg = "rate must be positive (0 for as fast as possible) and duration positive"
-            raise ValueError(msg)
+        self.config = config if config is not None else SamplerConfig(**options)
         self.pid = os.getpid() if pid is None else pid
         self.in_process = pid is None or pid == os.getpid()
-        self.rate = rate
-        self.duration = duration
-        self.all_threads = all_threads
-        self.mode = mode
-        self.opcodes = opcodes
-        self.native = native
-        self.gc = gc
-        self.blocking = blocking
         self._stack = StackCollector(keep_samples=keep_samples)
         self._collectors: list[Collector[object]] = [self._stack, *collectors]
         self._on_progress = on_progress
@@ -134,6 +125,7 @@ class Sampler:
     def run(
         cls,
         argv: Sequence[str],
+        config: SamplerConfig | None = None,
         *,
         module: bool = False,
         python: str | None = None,
@@ -146,7 +138,7 @@ class Sampler:
         :meth:`wait` for the program to finish, then :meth:`stop`.
         """
         launched = launch(argv, module=module, python=python)
-        sampler = cls(launched.pid, **options)
+        sampler = cls(launched.pid, config, **options)
         sampler._launched = launched
         sampler._hook_filter = HookFilter()
         try:
@@ -154,13 +146,6 @@ class Sampler:
         finally:
             launched.release()
         return sampler
-
-    @property
-    def interval_ns(self) -> int:
-        """The requested time between samples; 0 for as fast as possible."""
-        if self.rate == 0 or self.rate == float("inf"):
-            return 0
-        return round(1e9 / self.rate)
 
     def start(self) -> Sampler:
         """Attach and start sampling on a native thread."""
@@ -172,33 +157,23 @@ class Sampler:
         info = SessionInfo(
             pid=self.pid,
             command_line=tuple(_procfs.command_line(self.pid)),
-            python_version=target.python_version,
-            interval_ns=self.interval_ns,
-            mode=self.mode,
-            all_threads=self.all_threads,
-            opcodes=self.opcodes,
+            python_version=str(target.python_version),
+            config=self.config,
             start_time=time.time(),
-            opcode_names=self._unwinder.opcode_names() if self.opcodes else (),
+            opcode_names=self._unwinder.opcode_names() if self.config.opcodes else (),
+            pysampler_version=text(lib.ps_core_version()),
         )
         for collector in self._collectors:
             collector.start(info)
-        config = ffi.new("ps_sampler_config *")
-        config.interval_ns = self.interval_ns
-        config.duration_ns = round(self.duration * 1e9) if self.duration else 0
-        config.mode = MODES[self.mode]
-        config.all_threads = self.all_threads
-        config.opcodes = self.opcodes
-        config.native = self.native
-        config.gc = self.gc
-        config.blocking = self.blocking
+        native_config = _native_config(self.config)
         self._drainer = threading.Thread(
             target=self._drain_loop, name="pysampler-drain", daemon=True
         )
         if self.in_process:
             self._drainer.start()
-            config.exclude_thread_id = self._drainer.ident or 0
+            native_config.exclude_thread_id = self._drainer.ident or 0
         handle = ffi.new("ps_sampler **")
-        code = lib.ps_sampler_start(self._unwinder.native_handle, config, handle)
+        code = lib.ps_sampler_start(self._unwinder.native_handle, native_config, handle)
         if code != 0:
             raise_for(code, f"cannot start sampling: {text(lib.ps_error_name(code))}")
         self._native = ffi.gc(handle[0], lib.ps_sampler_free)
@@ -232,12 +207,14 @@ class Sampler:
             if self._drainer is not None and self._drainer is not threading.current_thread():
                 self._drainer.join()
             last = self._drain_once()
+            ended_by = self._ended_by(last)
             stats = SessionStats(
                 duration_ns=int(last.elapsed_ns),
                 taken=int(last.taken),
                 failed=int(last.failed),
                 late=int(last.late),
-                ended_by=self._ended_by(last),
+                ended_by=ended_by,
+                error=text(last.message) or "unknown error" if ended_by == "failed" else None,
             )
             self._stats = stats
             results = [collector.finish(stats) for collector in self._collectors]
@@ -253,7 +230,8 @@ class Sampler:
             return profile
 
     def _ended_by(self, last: Any) -> str:
-        if last.state == 1 and self.duration and last.elapsed_ns >= self.duration * 1e9:
+        duration = self.config.duration
+        if last.state == lib.PS_SAMPLER_STOPPED and duration and last.elapsed_ns >= duration * 1e9:
             return "duration"
         return _ENDED_BY.get(int(last.state), "stopped")
 
@@ -317,12 +295,26 @@ class Sampler:
         if code != 0:
             raise_for(code, "cannot collect samples: out of memory")
         native = ffi.gc(out[0], lib.ps_batch_free)
-        batch = _to_batch(native)
+        delta = _to_delta(native)
         if self._hook_filter is not None:
-            batch = self._hook_filter.apply(batch)
+            delta = self._hook_filter.apply(delta)
         for collector in self._collectors:
-            collector.add(batch)
+            collector.add(delta)
         return native
+
+
+def _native_config(config: SamplerConfig) -> Any:
+    """The C sampler's configuration for ``config``."""
+    native = ffi.new("ps_sampler_config *")
+    native.interval_ns = config.interval_ns
+    native.duration_ns = round(config.duration * 1e9) if config.duration else 0
+    native.mode = _C_MODES[config.mode]
+    native.all_threads = config.all_threads
+    native.opcodes = config.opcodes
+    native.native = config.native
+    native.gc = config.gc
+    native.blocking = config.blocking
+    return native
 
 
 def _column(pointer: Any, count: int, typecode: str) -> array[int]:
@@ -338,8 +330,8 @@ def _records(pointer: Any, count: int, layout: struct.Struct) -> list[tuple[int,
     return list(layout.iter_unpack(ffi.buffer(pointer, count * layout.size)))
 
 
-def _to_batch(b: Any) -> SampleBatch:
-    """A native batch as Python columns (no per-sample Python work)."""
+def _to_delta(b: Any) -> ProfileDelta:
+    """A native batch as the profile's own columns (no per-sample Python work)."""
     ends = _column(b.string_ends, b.string_count, "I")
     data = bytes(ffi.buffer(b.string_data, ends[-1])) if b.string_count else b""
     strings = []
@@ -355,34 +347,31 @@ def _to_batch(b: Any) -> SampleBatch:
     def col(rows: list[tuple[int, ...]], index: int, typecode: str) -> array[int]:
         return array(typecode, (row[index] for row in rows))
 
-    return SampleBatch(
+    return ProfileDelta(
         string_first=b.string_first,
-        new_strings=tuple(strings),
+        strings=tuple(strings),
         code_first=b.code_first,
-        code_filename=col(codes, 0, "I"),
-        code_qualname=col(codes, 1, "I"),
-        code_firstlineno=col(codes, 2, "i"),
+        codes=CodeTable(
+            filename=col(codes, 0, "I"), qualname=col(codes, 1, "I"), firstlineno=col(codes, 2, "i")
+        ),
         frame_first=b.frame_first,
-        frame_code=col(frames, 0, "I"),
-        frame_kind=col(frames, 1, "I"),
-        frame_lineno=col(frames, 2, "i"),
-        frame_end_lineno=col(frames, 3, "i"),
-        frame_col=col(frames, 4, "i"),
-        frame_end_col=col(frames, 5, "i"),
-        frame_opcode=col(frames, 6, "i"),
-        frame_base_opcode=col(frames, 7, "i"),
+        frames=FrameTable(*(col(frames, i, t) for i, t in enumerate("IIiiiiii"))),
         node_first=b.node_first,
-        node_parent=col(nodes, 0, "I"),
-        node_frame=col(nodes, 1, "I"),
+        stacks=StackTable(parent=col(nodes, 0, "I"), frame=col(nodes, 1, "I")),
         thread_first=b.thread_first,
-        thread_id=col(threads, 0, "Q"),
-        thread_native_id=col(threads, 1, "Q"),
-        thread_interpreter=col(threads, 2, "q"),
-        thread_name=col(threads, 3, "q"),
-        sample_time_ns=_column(b.sample_time_ns, b.sample_count, "q"),
-        sample_thread=_column(b.sample_thread, b.sample_count, "I"),
-        sample_stack=_column(b.sample_stack, b.sample_count, "I"),
-        sample_status=_column(b.sample_status, b.sample_count, "I"),
+        threads=ThreadTable(
+            thread_id=col(threads, 0, "Q"),
+            native_id=col(threads, 1, "Q"),
+            interpreter=col(threads, 2, "q"),
+            name=col(threads, 3, "i"),
+        ),
+        samples=SampleTable(
+            time_ns=_column(b.sample_time_ns, b.sample_count, "q"),
+            thread=_column(b.sample_thread, b.sample_count, "I"),
+            stack=_column(b.sample_stack, b.sample_count, "I"),
+            status=_column(b.sample_status, b.sample_count, "I"),
+            weight=array("I", [1]) * b.sample_count,
+        ),
         renamed_thread=_column(b.rename_thread, b.rename_count, "I"),
-        renamed_name=_column(b.rename_name, b.rename_count, "q"),
+        renamed_name=array("i", _column(b.rename_name, b.rename_count, "q")),
     )

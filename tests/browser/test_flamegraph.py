@@ -21,6 +21,7 @@ import pytest
 from browser_helpers import centre, finish, hover, node_at, open_page
 
 from pysampler import Profile, Sampler, renderers
+from pysampler.model import SamplerConfig, SessionInfo
 from pysampler.profile import ProfileMetadata
 
 TARGETS = Path(__file__).resolve().parents[1] / "targets"
@@ -359,14 +360,13 @@ def test_replay_writes_a_flamegraph_named_after_the_pid(
 
 def test_a_profile_without_samples_says_so(page: Any, tmp_path: Path) -> None:
     metadata = ProfileMetadata(
-        pid=7,
-        command_line=("python", "idle.py"),
-        python_version="3.12.1",
-        interval_ns=1_000_000,
-        mode="cpu",
-        all_threads=False,
-        opcodes=False,
-        start_time=0.0,
+        SessionInfo(
+            pid=7,
+            command_line=("python", "idle.py"),
+            python_version="3.12.1",
+            config=SamplerConfig(rate=1000, mode="cpu"),
+            start_time=0.0,
+        )
     )
     html = tmp_path / "empty.html"
     renderers.get("flamegraph")().render(Profile(metadata), html)

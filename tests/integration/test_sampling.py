@@ -179,10 +179,22 @@ def start_spinner(python: str = sys.executable) -> subprocess.Popen[bytes]:
 
 
 def start_profiler(*args: str) -> subprocess.Popen[str]:
-    """``pysampler ARGS`` in the background, its stderr captured."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "pysampler", *args], stderr=subprocess.PIPE, text=True
+    """``pysampler ARGS`` in the background, its stderr captured, once it samples.
+
+    ``--realtime-stats`` makes it print a line as it samples; the first one
+    says its signal handlers are in place (a loaded machine can take over a
+    second to get there).
+    """
+    command, *rest = args
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pysampler", command, "--realtime-stats", *rest],
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert " Hz" in first, first
+    return process
 
 
 def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> None:

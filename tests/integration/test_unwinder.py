@@ -137,14 +137,19 @@ def test_generator_and_coroutine_frames(snapshot: Snapshot, known_target: KnownT
 
 def test_thread_statuses(snapshot: Snapshot, known_target: KnownTarget) -> None:
     main = thread_named(snapshot, known_target, "MainThread")
-    busy = thread_named(snapshot, known_target, "busy-worker")
     handler = thread_named(snapshot, known_target, "exception-handler")
     sleeper = thread_named(snapshot, known_target, "coroutine-sleeper")
 
     assert main.status == ThreadStatus.MAIN_THREAD
     assert main.is_idle
-    assert busy.status == ThreadStatus.HAS_GIL | ThreadStatus.ON_CPU
     assert handler.status == ThreadStatus.HAS_EXCEPTION
     assert handler.is_idle
     assert sleeper.status == ThreadStatus(0)
     assert sleeper.is_idle
+    # The spinning thread holds the GIL and runs, but a loaded machine can
+    # catch it in the instant it hands the GIL over: most snapshots, not all.
+    with Unwinder(known_target.pid) as unwinder:
+        busy = [
+            thread_named(unwinder.snapshot(), known_target, "busy-worker").status for _ in range(20)
+        ]
+    assert busy.count(ThreadStatus.HAS_GIL | ThreadStatus.ON_CPU) >= 15, busy

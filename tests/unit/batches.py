@@ -1,9 +1,9 @@
-"""Builds SampleBatch values the way the C sampler does: interned, ids growing.
+"""Builds ProfileDelta values the way the C sampler does: interned, ids growing.
 
 A stack is given root first, as a sequence of frames: ``(filename, qualname,
 firstlineno, lineno)`` tuples or a :class:`~pysampler.model.FrameKind`
 marker.  Each :meth:`BatchBuilder.batch` returns the table entries created
-since the previous batch, plus the samples recorded since then.
+since the previous delta, plus the samples recorded since then.
 """
 
 from __future__ import annotations
@@ -11,27 +11,43 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 
-from pysampler.collectors import SampleBatch, SessionInfo, SessionStats
-from pysampler.model import FrameKind, PythonVersion
+import attrs
+
+from pysampler.model import FrameKind, SamplerConfig, SessionInfo, SessionStats
+from pysampler.profile import (
+    CodeTable,
+    FrameTable,
+    ProfileDelta,
+    SampleTable,
+    StackTable,
+    ThreadTable,
+)
 
 PyFrame = tuple[str, str, int, int]
 FrameSpec = PyFrame | FrameKind
 
 
+CONFIG_FIELDS = {field.name for field in attrs.fields(SamplerConfig)}
+
+
 def session_info(*, interval_ns: int = 1_000_000, **changes: object) -> SessionInfo:
-    values: dict[str, object] = {
-        "pid": 4242,
-        "command_line": ("python", "app.py", "--fast"),
-        "python_version": PythonVersion(3, 12, 1),
-        "interval_ns": interval_ns,
+    """A session's information; ``changes`` may name SessionInfo or SamplerConfig fields."""
+    config: dict[str, object] = {
+        "rate": 1e9 / interval_ns if interval_ns > 0 else 0.0,
         "mode": "wall",
         "all_threads": True,
         "opcodes": False,
+    }
+    values: dict[str, object] = {
+        "pid": 4242,
+        "command_line": ("python", "app.py", "--fast"),
+        "python_version": "3.12.1",
         "start_time": 1_700_000_000.5,
         "opcode_names": ("CACHE", "POP_TOP", ""),
     }
-    values.update(changes)
-    return SessionInfo(**values)  # type: ignore[arg-type]
+    for name, value in changes.items():
+        (config if name in CONFIG_FIELDS else values)[name] = value
+    return SessionInfo(config=SamplerConfig(**config), **values)  # type: ignore[arg-type]
 
 
 def session_stats(**changes: object) -> SessionStats:
@@ -103,54 +119,76 @@ class BatchBuilder:
         self._sent[name] = len(table)
         return keys
 
-    def batch(self) -> SampleBatch:
-        """The entries and samples added since the previous batch."""
+    def batch(self, weights: Sequence[int] | None = None) -> ProfileDelta:
+        """The entries and samples added since the previous delta."""
         string_first = self._sent["strings"]
-        new_strings = self._new("strings", self.strings)  # type: ignore[arg-type]
+        new_strings = self._new("strings", self.strings)
         code_first = self._sent["codes"]
-        codes = self._new("codes", self.codes)  # type: ignore[arg-type]
+        codes: list[tuple[int, int, int]] = self._new("codes", self.codes)  # type: ignore[assignment]
         frame_first = self._sent["frames"]
-        frames = self._new("frames", self.frames)  # type: ignore[arg-type]
+        frames: list[tuple[int, int, int]] = self._new("frames", self.frames)  # type: ignore[assignment]
         node_first = self._sent["nodes"] + 1
-        nodes = self._new("nodes", self.nodes)  # type: ignore[arg-type]
+        nodes: list[tuple[int, int]] = self._new("nodes", self.nodes)  # type: ignore[assignment]
         thread_first = self._sent["threads"]
-        threads = self._new("threads", self.threads)  # type: ignore[arg-type]
+        threads: list[int] = self._new("threads", self.threads)  # type: ignore[assignment]
         samples, self._samples = self._samples, []
+        python = [kind == 0 for _, kind, _ in frames]
 
-        def column(typecode: str, values: object) -> array[int]:
-            return array(typecode, values)  # type: ignore[call-overload]
-
-        return SampleBatch(
+        return ProfileDelta(
             string_first=string_first,
-            new_strings=tuple(new_strings),  # type: ignore[arg-type]
+            strings=tuple(new_strings),  # type: ignore[arg-type]
             code_first=code_first,
-            code_filename=column("I", [c[0] for c in codes]),  # type: ignore[index]
-            code_qualname=column("I", [c[1] for c in codes]),  # type: ignore[index]
-            code_firstlineno=column("i", [c[2] for c in codes]),  # type: ignore[index]
-            frame_first=frame_first,
-            frame_code=column("I", [f[0] if f[1] == 0 else 0 for f in frames]),  # type: ignore[index]
-            frame_kind=column("I", [f[1] for f in frames]),  # type: ignore[index]
-            frame_lineno=column("i", [f[2] for f in frames]),  # type: ignore[index]
-            frame_end_lineno=column("i", [f[2] for f in frames]),  # type: ignore[index]
-            frame_col=column("i", [4 if f[1] == 0 else -1 for f in frames]),  # type: ignore[index]
-            frame_end_col=column("i", [20 if f[1] == 0 else -1 for f in frames]),  # type: ignore[index]
-            frame_opcode=column("i", [-1] * len(frames)),
-            frame_base_opcode=column("i", [-1] * len(frames)),
-            node_first=node_first,
-            node_parent=column("I", [n[0] for n in nodes]),  # type: ignore[index]
-            node_frame=column("I", [n[1] for n in nodes]),  # type: ignore[index]
-            thread_first=thread_first,
-            thread_id=column("Q", threads),
-            thread_native_id=column(
-                "Q", [1000 + i for i in range(thread_first, thread_first + len(threads))]
+            codes=CodeTable(
+                filename=array("I", [c[0] for c in codes]),
+                qualname=array("I", [c[1] for c in codes]),
+                firstlineno=array("i", [c[2] for c in codes]),
             ),
-            thread_interpreter=column("q", [0] * len(threads)),
-            thread_name=column("q", [-1] * len(threads)),
-            sample_time_ns=column("q", [s[0] for s in samples]),
-            sample_thread=column("I", [s[1] for s in samples]),
-            sample_stack=column("I", [s[2] for s in samples]),
-            sample_status=column("I", [s[3] for s in samples]),
+            frame_first=frame_first,
+            frames=FrameTable(
+                code=array("I", [f[0] if py else 0 for f, py in zip(frames, python, strict=True)]),
+                kind=array("I", [f[1] for f in frames]),
+                lineno=array("i", [f[2] for f in frames]),
+                end_lineno=array("i", [f[2] for f in frames]),
+                col=array("i", [4 if py else -1 for py in python]),
+                end_col=array("i", [20 if py else -1 for py in python]),
+                opcode=array("i", [-1] * len(frames)),
+                base_opcode=array("i", [-1] * len(frames)),
+            ),
+            node_first=node_first,
+            stacks=StackTable(
+                parent=array("I", [n[0] for n in nodes]), frame=array("I", [n[1] for n in nodes])
+            ),
+            thread_first=thread_first,
+            threads=ThreadTable(
+                thread_id=array("Q", threads),
+                native_id=array(
+                    "Q", [1000 + i for i in range(thread_first, thread_first + len(threads))]
+                ),
+                interpreter=array("q", [0] * len(threads)),
+                name=array("i", [-1] * len(threads)),
+            ),
+            samples=SampleTable(
+                time_ns=array("q", [s[0] for s in samples]),
+                thread=array("I", [s[1] for s in samples]),
+                stack=array("I", [s[2] for s in samples]),
+                status=array("I", [s[3] for s in samples]),
+                weight=array("I", weights if weights is not None else [1] * len(samples)),
+            ),
         )
+
+
+def changed(delta: ProfileDelta, **columns: object) -> ProfileDelta:
+    """``delta`` with some columns replaced, named ``table__column`` (``samples__stack``)."""
+    tables: dict[str, dict[str, object]] = {}
+    for key, values in columns.items():
+        table, column = key.split("__")
+        tables.setdefault(table, {})[column] = values
+    return attrs.evolve(
+        delta,
+        **{
+            table: attrs.evolve(getattr(delta, table), **values) for table, values in tables.items()
+        },
+    )
 
 
 MAIN = ("/srv/app/main.py", "<module>", 1, 30)
@@ -162,7 +200,7 @@ THREAD_1 = 0x7F00_0000_1000
 THREAD_2 = 0x7F00_0000_2000
 
 
-def known_batches() -> list[SampleBatch]:
+def known_batches() -> list[ProfileDelta]:
     """A session of 13 samples on two threads, in three batches.
 
     ========================================  ========  =====

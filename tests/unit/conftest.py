@@ -11,8 +11,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from batches import BatchBuilder, known_batches, session_info, session_stats
 
-from pysampler.collectors import SampleBatch, SessionInfo, SessionStats, StackCollector
-from pysampler.profile import Profile
+from pysampler.collectors import StackCollector
+from pysampler.model import SessionInfo, SessionStats
+from pysampler.profile import Profile, ProfileDelta
 
 
 @pytest.fixture
@@ -34,13 +35,13 @@ def stats() -> SessionStats:
 
 
 @pytest.fixture
-def batches() -> list[SampleBatch]:
+def batches() -> list[ProfileDelta]:
     """The three batches of the known session (see batches.known_batches)."""
     return known_batches()
 
 
 @pytest.fixture
-def profile(batches: list[SampleBatch]) -> Profile:
+def profile(batches: list[ProfileDelta]) -> Profile:
     """The known session collected by StackCollector."""
     collector = StackCollector()
     collector.start(session_info())

@@ -13,12 +13,12 @@ from array import array
 from pathlib import Path
 
 import pytest
-from batches import MAIN, PARSE, RUN, BatchBuilder, session_info, session_stats
+from batches import MAIN, PARSE, RUN, BatchBuilder, changed, session_info, session_stats
 
 from pysampler import _binary
-from pysampler.collectors import BinaryCollector, SampleBatch, StackCollector
+from pysampler.collectors import BinaryCollector, StackCollector
 from pysampler.errors import CollectorError, ProfileFormatError, PySamplerError
-from pysampler.profile import Profile, ProfileMetadata
+from pysampler.profile import Profile, ProfileDelta, ProfileMetadata
 
 UNIT_TESTS = Path(__file__).parent
 
@@ -33,7 +33,7 @@ def assert_same_profile(read: Profile, written: Profile) -> None:
     assert read.metadata == written.metadata
 
 
-def stream(path: Path, batches: list[SampleBatch], *, level: int = 1) -> None:
+def stream(path: Path, batches: list[ProfileDelta], *, level: int = 1) -> None:
     collector = BinaryCollector(path, level=level)
     collector.start(session_info())
     for batch in batches:
@@ -54,7 +54,7 @@ def chunk_ends(data: bytes) -> list[int]:
 
 @pytest.mark.parametrize("level", [0, 1, 9])
 def test_streamed_file_reads_back_as_the_collected_profile(
-    tmp_path: Path, batches: list[SampleBatch], profile: Profile, level: int
+    tmp_path: Path, batches: list[ProfileDelta], profile: Profile, level: int
 ) -> None:
     path = tmp_path / "session.bin"
     stream(path, batches, level=level)
@@ -63,11 +63,11 @@ def test_streamed_file_reads_back_as_the_collected_profile(
 
 
 def test_whole_profile_round_trips_with_weights_and_thread_names(
-    tmp_path: Path, batches: list[SampleBatch]
+    tmp_path: Path, batches: list[ProfileDelta]
 ) -> None:
-    profile = Profile(ProfileMetadata.from_session(session_info()))
-    profile.append(batches[0], array("I", [1, 7, 1, 1, 3]))
-    profile.append(batches[1])
+    profile = Profile(ProfileMetadata(session_info()))
+    profile.extend(changed(batches[0], samples__weight=array("I", [1, 7, 1, 1, 3])))
+    profile.extend(batches[1])
     profile.threads.name[0] = profile.strings.index("run")
     profile.finish(session_stats())
     path = profile.save(tmp_path / "whole.bin")
@@ -87,7 +87,7 @@ def test_whole_profile_is_split_into_chunks_that_reference_earlier_ones(
 
 
 def test_a_huge_batch_is_streamed_as_several_chunks(
-    tmp_path: Path, batches: list[SampleBatch], profile: Profile, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, batches: list[ProfileDelta], profile: Profile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(_binary, "MAX_SAMPLES_PER_CHUNK", 2)
     path = tmp_path / "huge.bin"
@@ -113,13 +113,13 @@ def test_odd_strings_survive(tmp_path: Path) -> None:
 
 
 def test_a_profile_without_samples_round_trips(tmp_path: Path) -> None:
-    profile = Profile(ProfileMetadata.from_session(session_info()))
+    profile = Profile(ProfileMetadata(session_info()))
     profile.finish(session_stats(ended_by="exited", taken=0))
     assert_same_profile(Profile.load(profile.save(tmp_path / "empty.bin")), profile)
 
 
 def test_a_file_cut_at_any_chunk_boundary_reads_up_to_it(
-    tmp_path: Path, batches: list[SampleBatch]
+    tmp_path: Path, batches: list[ProfileDelta]
 ) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
@@ -138,7 +138,7 @@ def test_a_file_cut_at_any_chunk_boundary_reads_up_to_it(
 
 
 def test_a_file_cut_at_any_byte_reads_or_says_it_cannot(
-    tmp_path: Path, batches: list[SampleBatch]
+    tmp_path: Path, batches: list[ProfileDelta]
 ) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
@@ -160,7 +160,9 @@ def test_a_file_cut_at_any_byte_reads_or_says_it_cannot(
     assert Profile.load(path).metadata.complete
 
 
-def test_a_damaged_chunk_ends_the_profile_there(tmp_path: Path, batches: list[SampleBatch]) -> None:
+def test_a_damaged_chunk_ends_the_profile_there(
+    tmp_path: Path, batches: list[ProfileDelta]
+) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
     data = bytearray(path.read_bytes())
@@ -202,7 +204,7 @@ def test_foreign_or_broken_files_raise_one_clear_error(
 
 
 def test_damaged_session_information_is_a_format_error(
-    tmp_path: Path, batches: list[SampleBatch]
+    tmp_path: Path, batches: list[ProfileDelta]
 ) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
@@ -226,7 +228,7 @@ def test_well_formed_chunk_with_bad_information_is_a_format_error(tmp_path: Path
             Profile.load(path)
 
 
-def test_unknown_chunk_kinds_are_skipped(tmp_path: Path, batches: list[SampleBatch]) -> None:
+def test_unknown_chunk_kinds_are_skipped(tmp_path: Path, batches: list[ProfileDelta]) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
     data = path.read_bytes()
@@ -239,7 +241,7 @@ def test_unknown_chunk_kinds_are_skipped(tmp_path: Path, batches: list[SampleBat
 
 
 def test_a_truncated_profile_saved_again_stays_truncated(
-    tmp_path: Path, batches: list[SampleBatch]
+    tmp_path: Path, batches: list[ProfileDelta]
 ) -> None:
     path = tmp_path / "whole.bin"
     stream(path, batches)
@@ -251,7 +253,7 @@ def test_a_truncated_profile_saved_again_stays_truncated(
     assert again.sample_count == 10
 
 
-def test_the_writer_checks_ids_continue(tmp_path: Path, batches: list[SampleBatch]) -> None:
+def test_the_writer_checks_ids_continue(tmp_path: Path, batches: list[ProfileDelta]) -> None:
     collector = BinaryCollector(tmp_path / "out.bin")
     with pytest.raises(CollectorError, match="needs start"):
         collector.add(batches[0])
@@ -329,10 +331,54 @@ def test_struct_layout_is_as_documented() -> None:
 def test_a_checksummed_but_invalid_batch_ends_the_profile(tmp_path: Path, payload: bytes) -> None:
     path = tmp_path / "bad.bin"
     with _binary.ProfileWriter.create(path) as writer:
-        writer.begin(ProfileMetadata.from_session(session_info()))
+        writer.begin(ProfileMetadata(session_info()))
     path.write_bytes(
         path.read_bytes() + _binary._encode_chunk(_binary.CHUNK_BATCH, payload, level=1)
     )
     profile = Profile.load(path)
     assert profile.metadata.truncated
     assert profile.sample_count == 0
+
+
+def test_a_version_1_file_still_reads(tmp_path: Path, batches: list[ProfileDelta]) -> None:
+    """Format 1 kept the session information flat; it is read into today's shape."""
+    path = tmp_path / "new.bin"
+    stream(path, batches)
+    data = path.read_bytes()
+    first_end = chunk_ends(data)[0]
+    flat = {
+        "pid": 4242,
+        "command_line": ["python", "app.py"],
+        "python_version": "3.11.7",
+        "interval_ns": 250_000,
+        "mode": "cpu",
+        "all_threads": True,
+        "opcodes": False,
+        "start_time": 1.5,
+        "opcode_names": [],
+    }
+    header = _binary._HEADER.pack(_binary.MAGIC, 1)
+    info = _binary._encode_chunk(_binary.CHUNK_INFO, _binary._encode_json(flat))
+    old = tmp_path / "old.bin"
+    old.write_bytes(header + info + data[first_end:])
+    profile = Profile.load(old)
+    assert profile.metadata.complete
+    assert profile.sample_count == 13
+    meta = profile.metadata
+    assert (meta.interval_ns, meta.mode, meta.all_threads, meta.python_version) == (
+        250_000,
+        "cpu",
+        True,
+        "3.11.7",
+    )
+
+
+def test_the_failure_reason_is_saved(tmp_path: Path, batches: list[ProfileDelta]) -> None:
+    collector = BinaryCollector(tmp_path / "failed.bin")
+    collector.start(session_info())
+    collector.add(batches[0])
+    collector.finish(session_stats(ended_by="failed", error="process 1: out of memory"))
+    meta = Profile.load(tmp_path / "failed.bin").metadata
+    assert meta.ended_by == "failed"
+    assert meta.stats is not None
+    assert meta.stats.error == "process 1: out of memory"

@@ -15,15 +15,16 @@ from batches import (
     WALK_INNER,
     WALK_OUTER,
     BatchBuilder,
+    changed,
     known_batches,
     session_info,
     session_stats,
 )
 
-from pysampler.collectors import SampleBatch, StackCollector
+from pysampler.collectors import StackCollector
 from pysampler.errors import CollectorError, PySamplerError
 from pysampler.model import Frame, FrameKind
-from pysampler.profile import FunctionKey, Profile, ProfileMetadata
+from pysampler.profile import FunctionKey, Profile, ProfileDelta, ProfileMetadata, StackTable
 
 
 def labels(profile: Profile, node: int) -> list[str]:
@@ -106,14 +107,14 @@ def test_stack_frames_are_leaf_first_and_end_at_the_empty_stack(profile: Profile
 
 
 def test_opcode_names_come_from_the_metadata() -> None:
-    profile = Profile(ProfileMetadata.from_session(session_info()))
+    profile = Profile(ProfileMetadata(session_info()))
     assert profile.opcode_name(1) == "POP_TOP"
     assert profile.opcode_name(2) is None  # unused number
     assert profile.opcode_name(99) is None
     assert profile.opcode_name(-1) is None
 
 
-def test_profile_is_readable_between_batches(batches: list[SampleBatch]) -> None:
+def test_profile_is_readable_between_batches(batches: list[ProfileDelta]) -> None:
     collector = StackCollector()
     collector.start(session_info())
     collector.add(batches[0])
@@ -125,30 +126,30 @@ def test_profile_is_readable_between_batches(batches: list[SampleBatch]) -> None
 
 
 def test_seconds_per_sample_is_the_interval_or_duration_over_instants() -> None:
-    timed = Profile(ProfileMetadata.from_session(session_info()))
+    timed = Profile(ProfileMetadata(session_info()))
     assert timed.seconds_per_sample == pytest.approx(0.001)
 
-    fastest = Profile(ProfileMetadata.from_session(session_info(interval_ns=0)))
+    fastest = Profile(ProfileMetadata(session_info(interval_ns=0)))
     fastest.finish(session_stats(duration_ns=50_000_000, taken=200))
     assert fastest.seconds_per_sample == pytest.approx(0.05 / 200)
 
     # a truncated file knows no duration: use the span of sample times
-    cut = Profile(ProfileMetadata.from_session(session_info(interval_ns=0)))
+    cut = Profile(ProfileMetadata(session_info(interval_ns=0)))
     builder = BatchBuilder()
     builder.sample([MAIN], count=5, step_ns=2_000_000)
-    cut.append(builder.batch())
+    cut.extend(builder.batch())
     assert cut.seconds_per_sample == pytest.approx(0.002)
 
 
-def test_weights_multiply_samples(batches: list[SampleBatch]) -> None:
-    profile = Profile(ProfileMetadata.from_session(session_info()))
-    profile.append(batches[0], array("I", [1, 2, 3, 4, 5]))
+def test_weights_multiply_samples(batches: list[ProfileDelta]) -> None:
+    profile = Profile(ProfileMetadata(session_info()))
+    profile.extend(changed(batches[0], samples__weight=array("I", [1, 2, 3, 4, 5])))
     assert profile.total_weight == 15
     assert sorted(profile.weight_by_stack().values()) == [6, 9]
     assert sum(profile.weight_by_thread_and_stack().values()) == 15
 
 
-def test_a_batch_that_skips_ids_is_refused_clearly(batches: list[SampleBatch]) -> None:
+def test_a_batch_that_skips_ids_is_refused_clearly(batches: list[ProfileDelta]) -> None:
     collector = StackCollector()
     collector.start(session_info())
     collector.add(batches[0])
@@ -157,44 +158,46 @@ def test_a_batch_that_skips_ids_is_refused_clearly(batches: list[SampleBatch]) -
     assert collector.profile.sample_count == 5  # left as it was
 
 
-def test_node_zero_is_never_sent(batches: list[SampleBatch]) -> None:
+def test_node_zero_is_never_sent(batches: list[ProfileDelta]) -> None:
     first = batches[0]
     with_root = attrs.evolve(
         first,
         node_first=0,
-        node_parent=array("I", [0, *first.node_parent]),
-        node_frame=array("I", [0, *first.node_frame]),
+        stacks=StackTable(
+            parent=array("I", [0, *first.stacks.parent]),
+            frame=array("I", [0, *first.stacks.frame]),
+        ),
     )
-    profile = Profile(ProfileMetadata.from_session(session_info()))
+    profile = Profile(ProfileMetadata(session_info()))
     with pytest.raises(CollectorError, match="node 0, the empty stack, is implicit"):
-        profile.append(with_root)
+        profile.extend(with_root)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"sample_stack": array("I", [99, 1, 1, 1, 1])}, "a sample stack refers to entry 99"),
-        ({"sample_thread": array("I", [0, 0, 7, 0, 0])}, "a sample thread refers to entry 7"),
-        ({"code_qualname": array("I", [0, 55, 1])}, "a code qualname refers to entry 55"),
-        ({"frame_kind": array("I", [0, 9, 0])}, "frame kind is not one of"),
-        ({"sample_status": array("I", [1])}, "sample columns differ in length"),
-        ({"node_parent": array("I", [0, 2, 2])}, "parent must have a smaller id"),
-        ({"frame_lineno": array("q", [2**40, 1, 1])}, "frame lineno: a value is out of range"),
+        ({"samples__stack": array("I", [99, 1, 1, 1, 1])}, "a sample stack refers to entry 99"),
+        ({"samples__thread": array("I", [0, 0, 7, 0, 0])}, "a sample thread refers to entry 7"),
+        ({"codes__qualname": array("I", [0, 55, 1])}, "a code qualname refers to entry 55"),
+        ({"frames__kind": array("I", [0, 9, 0])}, "frame kind is not one of"),
+        ({"samples__status": array("I", [1])}, "sample columns differ in length"),
+        ({"stacks__parent": array("I", [0, 2, 2])}, "parent must have a smaller id"),
+        ({"frames__lineno": array("q", [2**40, 1, 1])}, "frame lineno: a value is out of range"),
     ],
 )
 def test_inconsistent_batches_are_refused_before_anything_is_added(
-    batches: list[SampleBatch], change: dict[str, object], message: str
+    batches: list[ProfileDelta], change: dict[str, object], message: str
 ) -> None:
-    profile = Profile(ProfileMetadata.from_session(session_info()))
+    profile = Profile(ProfileMetadata(session_info()))
     with pytest.raises(CollectorError, match=message):
-        profile.append(attrs.evolve(batches[0], **change))
+        profile.extend(changed(batches[0], **change))
     assert profile.lengths == Profile(profile.metadata).lengths
     assert profile.sample_count == 0
-    profile.append(batches[0])  # the good batch still fits
+    profile.extend(batches[0])  # the good batch still fits
     assert profile.sample_count == 5
 
 
-def test_collector_is_used_in_order(batches: list[SampleBatch]) -> None:
+def test_collector_is_used_in_order(batches: list[ProfileDelta]) -> None:
     collector = StackCollector()
     with pytest.raises(CollectorError, match="before start"):
         collector.add(batches[0])
@@ -210,12 +213,12 @@ def test_collector_is_used_in_order(batches: list[SampleBatch]) -> None:
 
 def test_batch_arrays_of_other_typecodes_are_converted() -> None:
     batch = known_batches()[0]
-    wide = attrs.evolve(
+    wide = changed(
         batch,
-        sample_stack=array("q", batch.sample_stack),
-        node_parent=array("L", batch.node_parent),
+        samples__stack=array("q", batch.samples.stack),
+        stacks__parent=array("L", batch.stacks.parent),
     )
-    profile = Profile(ProfileMetadata.from_session(session_info()))
-    profile.append(wide)
+    profile = Profile(ProfileMetadata(session_info()))
+    profile.extend(wide)
     assert profile.samples.stack.typecode == "I"
-    assert list(profile.samples.stack) == list(batch.sample_stack)
+    assert list(profile.samples.stack) == list(batch.samples.stack)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from array import array
 from pathlib import Path
 
 import attrs
 
-from pysampler.collectors import SampleBatch
+from pysampler.profile import ProfileDelta
 
 __all__ = ["HookFilter"]
 
@@ -30,30 +29,24 @@ class HookFilter:
         self._hook_frames: set[int] = set()
         self._in_hook = bytearray(b"\0")  # per stack node; node 0 is the empty stack
 
-    def apply(self, batch: SampleBatch) -> SampleBatch:
-        """The batch without the hook's samples (tables are kept whole)."""
+    def apply(self, delta: ProfileDelta) -> ProfileDelta:
+        """The delta without the hook's samples (tables are kept whole)."""
         if not self.active:
-            return batch
-        self._learn(batch)
-        keep = [i for i, node in enumerate(batch.sample_stack) if not self._in_hook[node]]
-        if keep:
+            return delta
+        self._learn(delta)
+        stacks = delta.samples.stack
+        first = next((i for i, node in enumerate(stacks) if not self._in_hook[node]), len(stacks))
+        if first < len(stacks):
             self.active = False
-            keep = list(range(keep[0], len(batch.sample_stack)))
-        return attrs.evolve(
-            batch,
-            sample_time_ns=array("q", (batch.sample_time_ns[i] for i in keep)),
-            sample_thread=array("I", (batch.sample_thread[i] for i in keep)),
-            sample_stack=array("I", (batch.sample_stack[i] for i in keep)),
-            sample_status=array("I", (batch.sample_status[i] for i in keep)),
-        )
+        return attrs.evolve(delta, samples=delta.samples.rows(first, len(stacks)))
 
-    def _learn(self, batch: SampleBatch) -> None:
-        self._strings.extend(batch.new_strings)
-        for offset, filename in enumerate(batch.code_filename):
+    def _learn(self, delta: ProfileDelta) -> None:
+        self._strings.extend(delta.strings)
+        for offset, filename in enumerate(delta.codes.filename):
             if self._strings[filename] == HOOK_FILE:
-                self._hook_codes.add(batch.code_first + offset)
-        for offset, code in enumerate(batch.frame_code):
+                self._hook_codes.add(delta.code_first + offset)
+        for offset, code in enumerate(delta.frames.code):
             if code in self._hook_codes:
-                self._hook_frames.add(batch.frame_first + offset)
-        for parent, frame in zip(batch.node_parent, batch.node_frame, strict=True):
+                self._hook_frames.add(delta.frame_first + offset)
+        for parent, frame in zip(delta.stacks.parent, delta.stacks.frame, strict=True):
             self._in_hook.append(self._in_hook[parent] or frame in self._hook_frames)

@@ -1,12 +1,12 @@
 """Collectors: what receives a sampling session's batches.
 
-A collector implements :class:`Collector` (``start``, ``add`` per batch,
-``finish``).  :class:`StackCollector` builds a
+A collector implements :class:`Collector` (``start``, ``add`` per
+:class:`~pysampler.profile.ProfileDelta`, ``finish``).  :class:`StackCollector` builds a
 :class:`~pysampler.profile.Profile`; :class:`BinaryCollector` streams the
 session to a file as it goes.
 """
 
-from pysampler.collectors._base import Collector, SampleBatch, SessionInfo, SessionStats
+from pysampler.collectors._base import Collector
 from pysampler.collectors.binary import BinaryCollector
 from pysampler.collectors.diff import DiffCollector
 from pysampler.collectors.stack import StackCollector
@@ -15,8 +15,5 @@ __all__ = [
     "BinaryCollector",
     "Collector",
     "DiffCollector",
-    "SampleBatch",
-    "SessionInfo",
-    "SessionStats",
     "StackCollector",
 ]

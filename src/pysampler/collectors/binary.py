@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pysampler import _binary  # a module import: _binary imports this package
-from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
+from pysampler._binary import STREAM_LEVEL, ProfileWriter
 from pysampler.errors import CollectorError
-from pysampler.profile import ProfileMetadata
+from pysampler.model import SessionInfo, SessionStats
+from pysampler.profile import ProfileDelta, ProfileMetadata
 
 __all__ = ["BinaryCollector"]
 
 
 class BinaryCollector:
-    """Writes each batch to a profile file the moment it arrives.
+    """Writes each delta to a profile file the moment it arrives.
 
     Implements ``Collector[Path]``: ``finish`` returns the file's path.
-    Every batch is one checksummed chunk, flushed at once, so if the
+    Every delta is one checksummed chunk, flushed at once, so if the
     profiler dies mid-session (even by SIGKILL) the file still loads, up to
-    its last batch, with :meth:`pysampler.profile.Profile.load`.
+    its last delta, with :meth:`pysampler.profile.Profile.load`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, level: int | None = None) -> None:
@@ -29,20 +29,20 @@ class BinaryCollector:
         fast default.
         """
         self.path = Path(path)
-        self._level = _binary.STREAM_LEVEL if level is None else level
-        self._writer: _binary.ProfileWriter | None = None
+        self._level = STREAM_LEVEL if level is None else level
+        self._writer: ProfileWriter | None = None
 
     def start(self, info: SessionInfo, /) -> None:
         """Create the file and write the session information."""
         if self._writer is not None:
             msg = "BinaryCollector.start() called twice; use one collector per session"
             raise CollectorError(msg)
-        self._writer = _binary.ProfileWriter.create(self.path, level=self._level)
-        self._writer.begin(ProfileMetadata.from_session(info))
+        self._writer = ProfileWriter.create(self.path, level=self._level)
+        self._writer.begin(ProfileMetadata(info))
 
-    def add(self, batch: SampleBatch, /) -> None:
-        """Write the batch as one chunk and flush it."""
-        self._require_writer().write_batch(batch)
+    def add(self, delta: ProfileDelta, /) -> None:
+        """Write the delta as one chunk and flush it."""
+        self._require_writer().write_delta(delta)
 
     def finish(self, stats: SessionStats, /) -> Path:
         """Write how the session ended, close the file and return its path."""
@@ -56,8 +56,8 @@ class BinaryCollector:
         if self._writer is not None:
             self._writer.close()
 
-    def _require_writer(self) -> _binary.ProfileWriter:
+    def _require_writer(self) -> ProfileWriter:
         if self._writer is None:
-            msg = "BinaryCollector needs start() before batches"
+            msg = "BinaryCollector needs start() before deltas"
             raise CollectorError(msg)
         return self._writer

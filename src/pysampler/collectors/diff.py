@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
 from pysampler.collectors.stack import StackCollector
 from pysampler.diff import DiffProfile
-from pysampler.profile import Profile
+from pysampler.model import SessionInfo, SessionStats
+from pysampler.profile import Profile, ProfileDelta
 
 __all__ = ["DiffCollector"]
 
@@ -25,9 +25,9 @@ class DiffCollector:
         """Sampling is about to start."""
         self._stack.start(info)
 
-    def add(self, batch: SampleBatch, /) -> None:
-        """Take one batch."""
-        self._stack.add(batch)
+    def add(self, delta: ProfileDelta, /) -> None:
+        """Take one delta."""
+        self._stack.add(delta)
 
     def finish(self, stats: SessionStats, /) -> DiffProfile:
         """The session's profile against the baseline."""

@@ -1,14 +1,12 @@
-"""StackCollector: builds a :class:`~pysampler.profile.Profile` from batches."""
+"""StackCollector: builds a :class:`~pysampler.profile.Profile` from deltas."""
 
 from __future__ import annotations
 
-from array import array
-
 import attrs
 
-from pysampler.collectors._base import SampleBatch, SessionInfo, SessionStats
 from pysampler.errors import CollectorError
-from pysampler.profile import Profile, ProfileMetadata
+from pysampler.model import SessionInfo, SessionStats
+from pysampler.profile import Profile, ProfileDelta, ProfileMetadata, SampleTable
 
 __all__ = ["StackCollector"]
 
@@ -16,8 +14,8 @@ __all__ = ["StackCollector"]
 class StackCollector:
     """Collects a session into a :class:`~pysampler.profile.Profile`.
 
-    Implements ``Collector[Profile]``.  The profile grows as batches arrive
-    and can be read between batches through :attr:`profile` (a live view).
+    Implements ``Collector[Profile]``.  The profile grows as deltas arrive
+    and can be read between them through :attr:`profile` (a live view).
     With ``keep_samples=False`` the profile keeps its tables of threads,
     frames and stacks but no samples, so memory does not grow with the
     length of the session (for sessions streamed to a file); the samples
@@ -48,28 +46,22 @@ class StackCollector:
         if self._profile is not None:
             msg = "StackCollector.start() called twice; use one collector per session"
             raise CollectorError(msg)
-        self._profile = Profile(ProfileMetadata.from_session(info))
+        self._profile = Profile(ProfileMetadata(info))
 
-    def add(self, batch: SampleBatch, /) -> None:
-        """Append a batch's new table entries and samples.
+    def add(self, delta: ProfileDelta, /) -> None:
+        """Append a delta's new table rows and samples.
 
         Raises:
             CollectorError: Called before ``start`` or after ``finish``, or
-                the batch's ids do not continue the profile's tables.
+                the delta's ids do not continue the profile's tables.
         """
         if self._finished:
             msg = "StackCollector.add() after finish()"
             raise CollectorError(msg)
-        self.samples_seen += len(batch.sample_time_ns)
+        self.samples_seen += len(delta.samples)
         if not self.keep_samples:
-            batch = attrs.evolve(
-                batch,
-                sample_time_ns=array("q"),
-                sample_thread=array("I"),
-                sample_stack=array("I"),
-                sample_status=array("I"),
-            )
-        self.profile.append(batch)
+            delta = attrs.evolve(delta, samples=SampleTable())
+        self.profile.extend(delta)
 
     def finish(self, stats: SessionStats, /) -> Profile:
         """Record how the session ended and return the profile."""

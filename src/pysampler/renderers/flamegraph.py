@@ -21,7 +21,7 @@ import base64
 import hashlib
 import re
 from functools import cache
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -46,10 +46,16 @@ def _csp_hash(text: str) -> str:
     return f"'sha256-{digest}'"
 
 
+def _generator_version() -> str:
+    """The installed pysampler's version, for the page's generator tag."""
+    try:
+        return metadata.version("pysampler")
+    except metadata.PackageNotFoundError:  # run from a source tree
+        return "0+unknown"
+
+
 def page_html(payload: dict[str, Any]) -> str:
     """The flamegraph page showing ``payload`` (a flamegraph or a differential one)."""
-    from pysampler import __version__
-
     script = _asset("flamegraph.js")
     style = _asset("flamegraph.css")
     values = {
@@ -58,7 +64,7 @@ def page_html(payload: dict[str, Any]) -> str:
         "style": style,
         "script_hash": _csp_hash(script),
         "style_hash": _csp_hash(style),
-        "version": __version__,
+        "version": _generator_version(),
     }
     # One pass, so nothing inserted is scanned for placeholders again.
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], _asset("flamegraph.html"))
