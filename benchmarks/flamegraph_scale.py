@@ -40,7 +40,7 @@ from batches import BatchBuilder, session_info, session_stats  # noqa: E402
 from pysampler.collectors import StackCollector  # noqa: E402
 from pysampler.profile import Profile  # noqa: E402
 from pysampler.renderers import get  # noqa: E402
-from pysampler.renderers._flametree import function_tree  # noqa: E402
+from pysampler.views.calltree import function_tree  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 Function = tuple[str, str, int, int]

@@ -3,7 +3,6 @@
 from importlib import metadata as _metadata
 
 from pysampler.collectors import Collector, DiffCollector, StackCollector
-from pysampler.diff import DiffProfile
 from pysampler.errors import (
     CollectorError,
     NotPythonProcessError,
@@ -31,6 +30,7 @@ from pysampler.model import (
 from pysampler.profile import Profile, ProfileMetadata
 from pysampler.sampler import Sampler
 from pysampler.unwinder import Unwinder
+from pysampler.views.diff import DiffProfile
 
 try:
     __version__ = _metadata.version("pysampler")

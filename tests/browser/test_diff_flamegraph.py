@@ -3,7 +3,7 @@
 tests/targets/diff_app.py runs as ``baseline`` and as ``current``: in the
 current version ``made_slower`` takes twice as long, ``removed`` is no
 longer called and ``unchanged`` is unchanged.  Each pair of runs is
-compared with :class:`~pysampler.diff.DiffProfile`; the page must show
+compared with :class:`~pysampler.views.diff.DiffProfile`; the page must show
 the same: ``made_slower`` red near +100 %, ``unchanged`` neutral,
 ``removed`` only in the Elided view with its baseline time, widths the
 current run's.  Screenshots go to tests/artifacts/.
@@ -22,8 +22,8 @@ import pytest
 from browser_helpers import finish, hover, node_at, open_page
 
 from pysampler import Profile, Sampler, renderers
-from pysampler.diff import DiffNode, DiffProfile, Function
 from pysampler.renderers._diffpayload import COLOUR_STEPS
+from pysampler.views.diff import DiffNode, DiffProfile, Function
 
 TESTS = Path(__file__).resolve().parents[1]
 DIFF_APP = TESTS / "targets" / "diff_app.py"

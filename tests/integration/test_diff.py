@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pysampler import Profile
-from pysampler.diff import DiffProfile, Function
+from pysampler.views.diff import DiffProfile, Function
 
 DIFF_APP = Path(__file__).resolve().parents[1] / "targets" / "diff_app.py"
 

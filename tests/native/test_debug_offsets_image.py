@@ -38,7 +38,6 @@ from pysampler import (
     Unwinder,
     UnwindError,
 )
-from pysampler._image import unwinder_from_image
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUTS = ROOT / "src" / "pysampler" / "_c" / "layouts"
@@ -448,7 +447,7 @@ class Image:
         return [(RUNTIME, bytes(self.runtime)), (HEAP, bytes(self.heap))]
 
     def unwinder(self, version: int | None = None) -> Unwinder:
-        return unwinder_from_image(self.segments(), RUNTIME, version or hexversion(self.minor))
+        return Unwinder.from_image(self.segments(), RUNTIME, version or hexversion(self.minor))
 
     # ---- objects ---------------------------------------------------------
 
@@ -735,7 +734,7 @@ def test_table_with_a_changed_tail_is_refused() -> None:
 
 def test_version_without_layout_is_refused() -> None:
     with pytest.raises(UnsupportedPythonVersionError) as caught:
-        unwinder_from_image([(RUNTIME, bytes(64))], RUNTIME, hexversion(7, 16))
+        Unwinder.from_image([(RUNTIME, bytes(64))], RUNTIME, hexversion(7, 16))
     assert "the memory image runs Python 3.7.16" in str(caught.value)
 
 
@@ -799,14 +798,14 @@ def test_header_offset_outside_the_tables_struct_is_refused() -> None:
 
 def test_unreadable_table_is_an_error() -> None:
     with pytest.raises(UnsupportedPythonVersionError, match="cookie"):
-        unwinder_from_image([(RUNTIME, bytes(64))], RUNTIME, hexversion(14))
+        Unwinder.from_image([(RUNTIME, bytes(64))], RUNTIME, hexversion(14))
     with pytest.raises(UnwindError, match="_PyRuntime"):
-        unwinder_from_image([], RUNTIME, hexversion(14))
+        Unwinder.from_image([], RUNTIME, hexversion(14))
 
 
 def test_overlapping_segments_are_refused() -> None:
     with pytest.raises(UnwindError, match="bad memory image"):
-        unwinder_from_image([(HEAP, bytes(64)), (HEAP + 32, bytes(64))], HEAP, hexversion(14))
+        Unwinder.from_image([(HEAP, bytes(64)), (HEAP + 32, bytes(64))], HEAP, hexversion(14))
 
 
 # ---- damaged images ------------------------------------------------------

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from batches import MAIN, PARSE, RUN, BatchBuilder, changed, session_info, session_stats
 
-from pysampler import _binary
 from pysampler.collectors import BinaryCollector, StackCollector
 from pysampler.errors import CollectorError, ProfileFormatError, PySamplerError
 from pysampler.profile import Profile, ProfileDelta, ProfileMetadata
+from pysampler.profile import _format as _binary
 
 UNIT_TESTS = Path(__file__).parent
 

@@ -13,12 +13,12 @@ from batches import MAIN, PARSE, BatchBuilder, FrameSpec, session_info, session_
 from pysampler import renderers
 from pysampler.cli import _parser
 from pysampler.collectors import StackCollector
-from pysampler.diff import DiffProfile, Function
 from pysampler.errors import PluginError
 from pysampler.profile import Profile
 from pysampler.renderers._diffpayload import COLOUR_STEPS, NEUTRAL_PERCENT, diff_payload
-from pysampler.renderers._flametree import function_tree, pruned_tree
 from pysampler.renderers.diffflame import DiffFlamegraphRenderer, diff_flamegraph_html
+from pysampler.views.calltree import function_tree, pruned_tree
+from pysampler.views.diff import DiffProfile, Function
 
 RUN = ("/srv/app/main.py", "run", 10, 12)
 RUN_MOVED = ("/srv/app/main.py", "run", 40, 44)  # the same function, further down the file

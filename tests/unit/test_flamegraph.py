@@ -14,8 +14,8 @@ from pysampler.model import FrameKind
 from pysampler.profile import FunctionKey, Profile
 from pysampler.renderers._flamegroups import GroupKind, classify, unique_labels
 from pysampler.renderers._flamepayload import flame_payload, payload_json
-from pysampler.renderers._flametree import function_tree
 from pysampler.renderers.flamegraph import FlamegraphRenderer, flamegraph_html
+from pysampler.views.calltree import function_tree
 
 
 def collect(builder: BatchBuilder) -> Profile:

@@ -23,8 +23,8 @@ from pysampler.errors import OutputError
 from pysampler.profile import FunctionKey, Profile
 from pysampler.renderers.heatmap import HeatmapRenderer
 from pysampler.renderers.heatmap._html import heat_colour, page_names
-from pysampler.renderers.heatmap._lines import LineKey, collect_lines
 from pysampler.renderers.heatmap._source import SourceStatus, char_column, read_source
+from pysampler.views.lines import LineKey, collect_lines
 
 MAIN_PY, PARSE_PY = MAIN[0], PARSE[0]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pysampler._binary import STREAM_LEVEL, ProfileWriter
 from pysampler.errors import CollectorError
 from pysampler.model import SessionInfo, SessionStats
 from pysampler.profile import ProfileDelta, ProfileMetadata
+from pysampler.profile._format import STREAM_LEVEL, ProfileWriter
 
 __all__ = ["BinaryCollector"]
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pysampler.collectors.stack import StackCollector
-from pysampler.diff import DiffProfile
 from pysampler.model import SessionInfo, SessionStats
 from pysampler.profile import Profile, ProfileDelta
+from pysampler.views.diff import DiffProfile
 
 __all__ = ["DiffCollector"]
 

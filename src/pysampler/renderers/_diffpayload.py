@@ -1,14 +1,14 @@
 """The differential flamegraph's data: the flamegraph payload plus a ``diff`` object.
 
 The page draws the *current* profile's tree (widths are its time) with
-functions merged by file and name, as :class:`~pysampler.diff.DiffProfile`
+functions merged by file and name, as :class:`~pysampler.views.diff.DiffProfile`
 matches them.  The ``diff`` object adds:
 
 ``baseline``
     The baseline session, shaped like ``meta``.
 ``scale``
     What the baseline's seconds are multiplied by so both runs have the
-    same total (:attr:`DiffProfile.scale <pysampler.diff.DiffProfile.scale>`).
+    same total (:attr:`DiffProfile.scale <pysampler.views.diff.DiffProfile.scale>`).
 ``unit``
     Seconds one baseline sample stands for once scaled: the baseline's
     seconds per sample times ``scale``.  Baseline weights below are
@@ -33,10 +33,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pysampler.diff import DiffProfile
 from pysampler.profile import FunctionKey
 from pysampler.renderers._flamepayload import flame_payload, session_meta, tree_columns
-from pysampler.renderers._flametree import FunctionTree, function_tree, pruned_tree
+from pysampler.views.calltree import FunctionTree, function_tree, pruned_tree
+from pysampler.views.diff import DiffProfile
 
 __all__ = ["COLOUR_STEPS", "NEUTRAL_PERCENT", "diff_payload"]
 

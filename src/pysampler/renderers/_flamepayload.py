@@ -13,7 +13,7 @@ Everything the page shows comes from one JSON object (format version 1):
 ``funcs``
     Flat ``[qualname, file, firstlineno]`` triples.
 ``nodes``
-    The :class:`~pysampler.renderers._flametree.FunctionTree` in preorder, as
+    The :class:`~pysampler.views.calltree.FunctionTree` in preorder, as
     columns: ``up`` (node number minus its parent's; 0 for the root),
     ``func`` (-1 for the root) and ``line``, the hottest line coded
     relative to the function's first line (``line - firstlineno + 1`` when
@@ -46,7 +46,7 @@ from typing import Any
 
 from pysampler.profile import FunctionKey, Profile
 from pysampler.renderers._flamegroups import classify, unique_labels
-from pysampler.renderers._flametree import FunctionTree
+from pysampler.views.calltree import FunctionTree
 
 __all__ = [
     "FORMAT_VERSION",

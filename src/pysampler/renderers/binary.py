@@ -2,7 +2,7 @@
 
 The file loads back with :meth:`pysampler.profile.Profile.load` (``pysampler
 replay FILE`` renders it in any other format).  The layout is described in
-``pysampler._binary``.
+``pysampler.profile._format``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import ClassVar, TextIO
 
 import attrs
 
-from pysampler._binary import FILE_LEVEL, write_profile
 from pysampler.errors import OutputError
 from pysampler.profile import Profile
+from pysampler.profile._format import FILE_LEVEL, write_profile
 
 __all__ = ["BinaryRenderer"]
 

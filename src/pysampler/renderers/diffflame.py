@@ -9,7 +9,7 @@ stronger shades from 30, 50 and 100 percent; frames that are new have
 their own colour.  Both profiles are in seconds (samples times the time
 per sample) and the baseline is scaled to the current total, so runs of
 different length or rate compare; frames are matched by their call path of
-(file, function), not by line (see :class:`~pysampler.diff.DiffProfile`).
+(file, function), not by line (see :class:`~pysampler.views.diff.DiffProfile`).
 
 Tooltips give both runs' self and total time, the difference and the
 difference in percent.  When call paths of the baseline are gone, an
@@ -22,11 +22,11 @@ from typing import ClassVar
 
 import attrs
 
-from pysampler.diff import DiffProfile
 from pysampler.errors import PluginError
 from pysampler.profile import Profile
 from pysampler.renderers._diffpayload import diff_payload
 from pysampler.renderers.flamegraph import FlamegraphRenderer, page_html
+from pysampler.views.diff import DiffProfile
 
 __all__ = ["DiffFlamegraphRenderer", "diff_flamegraph_html"]
 

@@ -10,7 +10,7 @@ the zoomed frame), an inverted view (functions with self time first), a
 per-thread filter, colours by package or file, and keyboard shortcuts.
 
 The profile's stack tree is merged per function (see
-:mod:`pysampler.renderers._flametree`) and embedded as compact JSON with
+:mod:`pysampler.views.calltree`) and embedded as compact JSON with
 interned strings (see :mod:`pysampler.renderers._flamepayload`).  Names
 are only ever shown as text, never interpreted as markup.
 """
@@ -29,7 +29,7 @@ import attrs
 
 from pysampler.profile import Profile
 from pysampler.renderers._flamepayload import flame_payload, payload_json
-from pysampler.renderers._flametree import function_tree
+from pysampler.views.calltree import function_tree
 
 __all__ = ["FlamegraphRenderer", "flamegraph_html", "page_html"]
 

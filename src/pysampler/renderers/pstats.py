@@ -25,7 +25,7 @@ import attrs
 
 from pysampler.errors import OutputError
 from pysampler.profile import FunctionKey, Profile
-from pysampler.renderers._functions import FunctionTotals, function_totals
+from pysampler.views.functions import FunctionTotals, function_totals
 
 __all__ = [
     "DEFAULT_LIMIT",

@@ -25,8 +25,8 @@ from pysampler.profile import Profile
 from pysampler.renderers.heatmap._file import file_page
 from pysampler.renderers.heatmap._html import INDEX_PAGE, page_names
 from pysampler.renderers.heatmap._index import index_page
-from pysampler.renderers.heatmap._lines import HeatData, collect_lines
 from pysampler.renderers.heatmap._source import SourceFile, read_source
+from pysampler.views.lines import HeatData, collect_lines
 
 __all__ = ["HeatmapRenderer"]
 

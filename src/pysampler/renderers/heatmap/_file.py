@@ -21,8 +21,8 @@ from pysampler.renderers.heatmap._html import (
     path_html,
     profile_summary,
 )
-from pysampler.renderers.heatmap._lines import HeatData, LineKey, LineStats
 from pysampler.renderers.heatmap._source import SourceFile, SourceStatus, char_column
+from pysampler.views.lines import HeatData, LineKey, LineStats
 
 __all__ = ["file_page"]
 

@@ -10,8 +10,8 @@ from pysampler.renderers.heatmap._html import (
     path_html,
     profile_summary,
 )
-from pysampler.renderers.heatmap._lines import HeatData
 from pysampler.renderers.heatmap._source import SourceFile, SourceStatus
+from pysampler.views.lines import HeatData
 
 __all__ = ["index_page"]
 

@@ -15,18 +15,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysampler import __version__, renderers
-from pysampler._difftable import format_diff_table, regressions_over
-from pysampler._dump import DumpStyle, format_dump
-from pysampler._serde import snapshot_to_json
-from pysampler._session import OutputChoice, record, summary_line, write_output
+from pysampler.cli._difftable import format_diff_table, regressions_over
+from pysampler.cli._dump import DumpStyle, format_dump, snapshot_to_json
+from pysampler.cli._record import OutputChoice, record, summary_line, write_output
 from pysampler.collectors import Collector
-from pysampler.diff import DiffProfile
 from pysampler.errors import PySamplerError
 from pysampler.model import MODES, SamplerConfig
 from pysampler.profile import Profile
 from pysampler.renderers.pstats import DEFAULT_LIMIT, SORT_ORDERS
 from pysampler.sampler import Progress, Sampler
 from pysampler.unwinder import Unwinder
+from pysampler.views.diff import DiffProfile
 
 __all__ = ["main"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pysampler.diff import DiffProfile, FunctionChange
+from pysampler.views.diff import DiffProfile, FunctionChange
 
 __all__ = ["format_diff_table", "regressions_over"]
 

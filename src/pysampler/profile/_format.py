@@ -59,7 +59,6 @@ from typing import Any, BinaryIO
 
 import attrs
 
-from pysampler import _serde
 from pysampler.errors import CollectorError, ProfileFormatError
 from pysampler.model import SessionInfo, SessionStats
 from pysampler.profile import (
@@ -72,6 +71,7 @@ from pysampler.profile import (
     StackTable,
     TableLengths,
     ThreadTable,
+    _json,
 )
 
 __all__ = [
@@ -230,7 +230,7 @@ def _encode_json(value: object) -> bytes:
 
 
 def _info_payload(metadata: ProfileMetadata) -> bytes:
-    return _encode_json(_serde.to_plain(metadata.info))
+    return _encode_json(_json.to_plain(metadata.info))
 
 
 # ---- decoding ------------------------------------------------------------------
@@ -355,7 +355,7 @@ def _decode_metadata(payload: bytes, version: int) -> ProfileMetadata:
     if version == 1:
         plain = _version_1_info(plain)
     try:
-        return ProfileMetadata(_serde.from_plain(plain, SessionInfo))
+        return ProfileMetadata(_json.from_plain(plain, SessionInfo))
     except Exception as error:  # cattrs raises validation groups of many kinds
         msg = f"session information does not fit: {error}"
         raise _BadChunk(msg) from None
@@ -363,7 +363,7 @@ def _decode_metadata(payload: bytes, version: int) -> ProfileMetadata:
 
 def _decode_stats(payload: bytes) -> SessionStats:
     try:
-        return _serde.from_plain(_decode_json(payload), SessionStats)
+        return _json.from_plain(_decode_json(payload), SessionStats)
     except _BadChunk:
         raise
     except Exception as error:  # cattrs raises validation groups of many kinds
@@ -657,7 +657,7 @@ class ProfileWriter:
         if self._lengths is None or self._ended:
             msg = "ProfileWriter.end() needs begin() first, and only once"
             raise CollectorError(msg)
-        self._write(_encode_chunk(CHUNK_END, _encode_json(_serde.to_plain(stats))))
+        self._write(_encode_chunk(CHUNK_END, _encode_json(_json.to_plain(stats))))
         self._ended = True
 
     def close(self) -> None:

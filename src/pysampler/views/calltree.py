@@ -10,7 +10,7 @@ always has a smaller number and a node's subtree is the run of numbers
 after it.  Node 0 is the root: every sample that held a frame.
 
 The differential flamegraph merges functions by file and name only (as
-:mod:`pysampler.diff` matches them, so code that moved still matches) and
+:mod:`pysampler.views.diff` matches them, so code that moved still matches) and
 draws a tree pruned to the call paths that disappeared (:func:`pruned_tree`).
 """
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import attrs
 
 from pysampler import _procfs
 from pysampler.model import Frame, Snapshot, TargetInfo, Thread, ThreadStatus
+from pysampler.profile._json import to_plain
 
-__all__ = ["DumpStyle", "format_dump", "status_labels"]
+__all__ = ["DumpStyle", "format_dump", "snapshot_to_json", "status_labels"]
 
 _REPEAT_AFTER = 3
 # /proc gives a process's start to the second only (btime is whole seconds).
@@ -171,3 +173,11 @@ def format_dump(snapshot: Snapshot, target: TargetInfo, style: DumpStyle) -> str
                 )
             )
     return "\n".join(out) + "\n"
+
+
+def snapshot_to_json(snapshot: Snapshot, target: TargetInfo) -> dict[str, Any]:
+    """A snapshot and its target as JSON-ready dicts and lists."""
+    data: dict[str, Any] = to_plain(snapshot)
+    data["python_version"] = str(snapshot.python_version)
+    data["binary"] = target.binary
+    return data

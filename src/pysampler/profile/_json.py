@@ -1,4 +1,4 @@
-"""Plain-data forms of the model, for JSON output."""
+"""Plain-data forms of model values (JSON-ready dicts, lists and scalars)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any, TypeVar
 
 import cattrs
 
-from pysampler.model import FrameKind, Snapshot, TargetInfo, ThreadStatus
+from pysampler.model import FrameKind, ThreadStatus
 
-__all__ = ["from_plain", "snapshot_to_json", "to_plain"]
+__all__ = ["from_plain", "to_plain"]
 
 T = TypeVar("T")
 
@@ -23,14 +23,6 @@ def _make_converter() -> cattrs.Converter:
 
 
 _CONVERTER = _make_converter()
-
-
-def snapshot_to_json(snapshot: Snapshot, target: TargetInfo) -> dict[str, Any]:
-    """A snapshot and its target as JSON-ready dicts and lists."""
-    data: dict[str, Any] = _CONVERTER.unstructure(snapshot)
-    data["python_version"] = str(snapshot.python_version)
-    data["binary"] = target.binary
-    return data
 
 
 def to_plain(value: object) -> Any:
