@@ -1,7 +1,7 @@
 """The browser tests' helpers: profiles of real runs, and driving a flamegraph page.
 
 The page (plain or differential) exposes ``window.__flamegraph`` (see
-renderers/_assets/flamegraph.js); these helpers find frames by call path,
+renderers/flamegraph/_assets/flamegraph.js); these helpers find frames by call path,
 hover them and read the tooltip.
 """
 

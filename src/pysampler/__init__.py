@@ -2,7 +2,7 @@
 
 from importlib import metadata as _metadata
 
-from pysampler.collectors import Collector, DiffCollector, StackCollector
+from pysampler.collectors import Collector, StackCollector
 from pysampler.errors import (
     CollectorError,
     NotPythonProcessError,
@@ -40,7 +40,6 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - run from a source t
 __all__ = [
     "Collector",
     "CollectorError",
-    "DiffCollector",
     "DiffProfile",
     "Frame",
     "FrameKind",

@@ -22,7 +22,7 @@ import pytest
 from browser_helpers import finish, hover, node_at, open_page
 
 from pysampler import Profile, Sampler, renderers
-from pysampler.renderers._diffpayload import COLOUR_STEPS
+from pysampler.renderers.flamegraph._diffpayload import COLOUR_STEPS
 from pysampler.views.diff import DiffNode, DiffProfile, Function
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -59,8 +59,9 @@ class Pair:
 
 
 def compare(baseline: Profile, current: Profile, html: Path) -> Pair:
-    renderers.get("diff-flamegraph")(baseline=baseline).render(current, html)
-    return Pair(baseline, current, DiffProfile.compare(baseline, current), html)
+    diff = DiffProfile.compare(baseline, current)
+    renderers.get("diff-flamegraph")().render(diff, html)
+    return Pair(baseline, current, diff, html)
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ from batches import MAIN, PARSE, BatchBuilder, FrameSpec, session_info, session_
 from pysampler import renderers
 from pysampler.cli import _parser
 from pysampler.collectors import StackCollector
-from pysampler.errors import PluginError
+from pysampler.errors import OutputError
 from pysampler.profile import Profile
-from pysampler.renderers._diffpayload import COLOUR_STEPS, NEUTRAL_PERCENT, diff_payload
-from pysampler.renderers.diffflame import DiffFlamegraphRenderer, diff_flamegraph_html
+from pysampler.renderers.flamegraph._diffpayload import COLOUR_STEPS, NEUTRAL_PERCENT, diff_payload
+from pysampler.renderers.flamegraph.diff import DiffFlamegraphRenderer, diff_flamegraph_html
 from pysampler.views.calltree import function_tree, pruned_tree
 from pysampler.views.diff import DiffProfile, Function
 
@@ -192,19 +192,19 @@ def test_pruned_tree_keeps_counted_nodes_and_their_callers(baseline: Profile) ->
     assert pruned.lines[4] == [(4, 2)]
 
 
-def test_the_renderer_needs_a_baseline() -> None:
+def test_the_renderer_takes_a_comparison(baseline: Profile, current: Profile) -> None:
     factory = renderers.get("diff-flamegraph")
     assert factory is DiffFlamegraphRenderer
-    with pytest.raises(PluginError, match=r"needs a baseline profile.*--diff-flamegraph BASELINE"):
-        factory()
+    assert factory.accepts is DiffProfile
+    with pytest.raises(OutputError, match="diff-flamegraph renders a DiffProfile, not a Profile"):
+        renderers.emit(factory(), current, "-")
 
 
 def test_the_renderer_writes_the_page_named_after_the_pid(
     baseline: Profile, current: Profile, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    renderer = DiffFlamegraphRenderer(baseline=baseline)
-    written = renderers.emit(renderer, current)
+    written = renderers.emit(DiffFlamegraphRenderer(), DiffProfile.compare(baseline, current))
     assert str(written) == "diff_flamegraph.4242.html"
     text = (tmp_path / "diff_flamegraph.4242.html").read_text(encoding="utf-8")
     data = re.search(r'id="flamegraph-data">(.*?)</script>', text)
@@ -215,7 +215,7 @@ def test_the_renderer_writes_the_page_named_after_the_pid(
 def test_the_command_line_takes_a_baseline_path_not_a_bare_flag() -> None:
     parser = _parser()
     args = parser.parse_args(["replay", "now.bin", "--diff-flamegraph", "before.bin"])
-    assert (args.diff_baseline, args.format) == ("before.bin", None)
+    assert (args.format_baseline, args.format) == ("before.bin", "diff-flamegraph")
     with pytest.raises(SystemExit):
         parser.parse_args(["replay", "now.bin", "--diff-flamegraph"])
     with pytest.raises(SystemExit):

@@ -12,9 +12,10 @@ from pysampler import renderers
 from pysampler.collectors import StackCollector
 from pysampler.model import FrameKind
 from pysampler.profile import FunctionKey, Profile
-from pysampler.renderers._flamegroups import GroupKind, classify, unique_labels
-from pysampler.renderers._flamepayload import flame_payload, payload_json
+from pysampler.renderers._html import script_json as payload_json
 from pysampler.renderers.flamegraph import FlamegraphRenderer, flamegraph_html
+from pysampler.renderers.flamegraph._groups import GroupKind, classify, unique_labels
+from pysampler.renderers.flamegraph._payload import flame_payload
 from pysampler.views.calltree import function_tree
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import pstats
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -18,7 +20,15 @@ from pysampler.renderers.binary import BinaryRenderer
 from pysampler.renderers.collapsed import CollapsedRenderer
 from pysampler.renderers.pstats import PstatsRenderer
 
-BUILT_IN = {"binary", "collapsed", "diff-flamegraph", "flamegraph", "heatmap", "pstats"}
+BUILT_IN = {
+    "binary",
+    "collapsed",
+    "diff-flamegraph",
+    "diff-table",
+    "flamegraph",
+    "heatmap",
+    "pstats",
+}
 
 PLUGIN_MODULE = """
 from typing import ClassVar
@@ -80,8 +90,7 @@ def test_built_ins_are_registered_through_entry_points() -> None:
 
 @pytest.mark.parametrize("name", sorted(BUILT_IN))
 def test_built_ins_describe_themselves(name: str, profile: Profile) -> None:
-    options = {"baseline": profile} if name == "diff-flamegraph" else {}
-    renderer: Renderer = renderers.get(name)(**options)
+    renderer: Renderer = renderers.get(name)()
     assert renderer.name == name
     assert renderer.description
     assert isinstance(renderer.writes_text, bool)
@@ -160,3 +169,84 @@ def test_emit_names_default_files_after_the_pid(
 def test_binary_output_refuses_a_text_stream(profile: Profile) -> None:
     with pytest.raises(OutputError, match="binary output is not text"):
         renderers.emit(BinaryRenderer(), profile, "-", stdout=io.StringIO())
+
+
+OPTIONED_PLUGIN = """
+from typing import ClassVar
+
+from pysampler.renderers import Option, RendererBase
+
+
+class CountRenderer(RendererBase):
+    name: ClassVar[str] = "count"
+    description: ClassVar[str] = "the sample count, in words"
+    writes_text: ClassVar[bool] = True
+    options: ClassVar[tuple[Option, ...]] = (
+        Option(name="word", help="what to call a sample", default="samples"),
+        Option(name="times", help="how often to say it", parse=int, default=1),
+    )
+
+    def __init__(self, *, word="samples", times=1):
+        self.word, self.times = word, times
+
+    def render(self, profile, path):
+        path.write_text(self.line(profile))
+
+    def render_text(self, profile, stream):
+        stream.write(self.line(profile))
+
+    def line(self, profile):
+        return f"{profile.sample_count} {self.word}\\n" * self.times
+"""
+
+
+def test_a_plugin_renderer_takes_its_own_options_on_the_command_line(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Installed as a distribution, the plugin's format and options reach
+    the CLI as --count, --count-word and -O, with no change to pysampler."""
+    root = tmp_path / "site"
+    install_distribution(
+        root, "pysampler_count", "count = pysampler_count_renderer:CountRenderer", OPTIONED_PLUGIN
+    )
+    saved = profile.save(tmp_path / "run.bin")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pysampler", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+
+    listed = cli("replay", "--help")
+    assert "--count " in listed.stdout and "--count-word" in listed.stdout, listed.stdout
+    named = cli("replay", str(saved), "--count", "--count-word", "ticks", "-O", "times=2")
+    assert named.returncode == 0, named.stderr
+    assert named.stdout == "13 ticks\n13 ticks\n"
+    unknown = cli("replay", str(saved), "--count", "-O", "colour=red")
+    assert unknown.returncode == 1
+    assert "the count format has no such option (its options: times, word)" in unknown.stderr
+    elsewhere = cli("replay", str(saved), "--count", "--sort", "tottime")
+    assert elsewhere.returncode == 1
+    assert "an option of the pstats format" in elsewhere.stderr
+    bad = cli("replay", str(saved), "--count", "-O", "times=many")
+    assert bad.returncode == 1 and "times=many" in bad.stderr, bad.stderr
+
+
+def test_built_in_options_take_their_flags_and_dash_o(tmp_path: Path, profile: Profile) -> None:
+    saved = profile.save(tmp_path / "run.bin")
+    for args in (["--sort", "name", "-l", "2"], ["-O", "sort=name", "-O", "limit=2"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "pysampler", "replay", str(saved), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        rows = [line for line in done.stdout.splitlines() if line.strip()[:1].isdigit()]
+        assert len(rows) == 2, done.stdout
+        assert "(2 of " in done.stdout

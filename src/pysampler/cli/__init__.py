@@ -15,14 +15,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysampler import __version__, renderers
-from pysampler.cli._difftable import format_diff_table, regressions_over
 from pysampler.cli._dump import DumpStyle, format_dump, snapshot_to_json
-from pysampler.cli._record import OutputChoice, record, summary_line, write_output
+from pysampler.cli._formats import (
+    DEFAULT_FORMAT,
+    DIFF_FILE_FORMAT,
+    DIFF_TEXT_FORMAT,
+    add_output_options,
+    output_choice,
+)
+from pysampler.cli._record import record, summary_line, write_output
 from pysampler.collectors import Collector
 from pysampler.errors import PySamplerError
 from pysampler.model import MODES, SamplerConfig
 from pysampler.profile import Profile
-from pysampler.renderers.pstats import DEFAULT_LIMIT, SORT_ORDERS
 from pysampler.sampler import Progress, Sampler
 from pysampler.unwinder import Unwinder
 from pysampler.views.diff import DiffProfile
@@ -64,66 +69,6 @@ def _seconds(text: str) -> float:
         msg = f"not a duration in seconds: {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
-
-
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("output format (default: --pstats)")
-    formats = group.add_mutually_exclusive_group()
-    for name in renderers.available():
-        if name in _NEEDS_BASELINE:
-            continue
-        formats.add_argument(
-            f"--{name}",
-            dest="format",
-            action="store_const",
-            const=name,
-            help=_FORMAT_HELP.get(name, f"the {name} renderer (a plugin)"),
-        )
-    formats.add_argument(
-        "--diff-flamegraph",
-        dest="diff_baseline",
-        metavar="BASELINE",
-        help="a differential flamegraph against BASELINE (a profile saved with --binary): "
-        "widths are this run's time, red frames got slower, blue faster, and an Elided "
-        "view shows what disappeared; one HTML file (default diff_flamegraph.PID.html)",
-    )
-    formats.add_argument("--format", dest="format", metavar="NAME", help="any installed renderer")
-    group.add_argument(
-        "-o",
-        "--output",
-        metavar="PATH",
-        help="where to write ('-' for stdout); default: stdout for pstats and "
-        "collapsed text, a file named after the pid for other formats",
-    )
-    group.add_argument(
-        "--sort",
-        choices=list(SORT_ORDERS),
-        default="nsamples",
-        help="pstats table order (default: nsamples)",
-    )
-    group.add_argument(
-        "-l",
-        "--limit",
-        type=int,
-        default=DEFAULT_LIMIT,
-        help=f"pstats table rows (default: {DEFAULT_LIMIT}; 0 for all)",
-    )
-    parser.set_defaults(format=None, diff_baseline=None)
-
-
-_NEEDS_BASELINE = frozenset({"diff-flamegraph"})
-"""Renderers made with a baseline profile: their flag takes the baseline's path."""
-
-_FORMAT_HELP = {
-    "pstats": "a table of functions on stdout; with -o FILE a binary pstats file that "
-    "pstats.Stats(FILE) and snakeviz load (default)",
-    "collapsed": "Brendan Gregg's folded stacks, one line per stack with its count",
-    "binary": "pysampler's own streaming profile file, for replay (written as sampling goes)",
-    "flamegraph": "an interactive flamegraph: one self-contained HTML file "
-    "(default flamegraph.PID.html)",
-    "heatmap": "a folder of HTML pages showing each source file line by line with self and "
-    "total samples (default heatmap_PID/; --opcodes adds a bytecode panel)",
-}
 
 
 def _add_marker_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -194,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         "--python", metavar="PATH", help="the interpreter to run it with (default: this one)"
     )
     _add_sampling_options(run)
-    _add_output_options(run)
+    add_output_options(run)
     run.add_argument("target", metavar="TARGET", help="the script, or the module with -m")
     run.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     run.set_defaults(run=_run)
@@ -207,7 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     attach.add_argument("pid", type=_pid, help="the process to profile")
     _add_sampling_options(attach)
-    _add_output_options(attach)
+    add_output_options(attach)
     attach.set_defaults(run=_attach)
 
     replay = commands.add_parser(
@@ -216,26 +161,26 @@ def _parser() -> argparse.ArgumentParser:
         description="Render a profile saved with --binary in any output format.",
     )
     replay.add_argument("file", help="the profile file")
-    _add_output_options(replay)
+    add_output_options(replay)
     replay.set_defaults(run=_replay)
 
     diff = commands.add_parser(
         "diff",
         help="compare two saved profiles: what got slower, faster, or disappeared",
-        description="Compare CURRENT against BASELINE (profiles saved with --binary). "
+        description="Compare CURRENT against BASELINE (profiles saved with --binary), once. "
         "Without -o, print the largest regressions and improvements; with -o FILE, "
-        "write a differential flamegraph.",
+        "write a differential flamegraph (or any format that renders a comparison).",
     )
     diff.add_argument("baseline", metavar="BASELINE", help="the profile to compare against")
     diff.add_argument("current", metavar="CURRENT", help="the profile to judge")
-    diff.add_argument("-o", "--output", metavar="PATH", help="write a differential flamegraph")
-    diff.add_argument("-l", "--limit", type=int, default=10, help="rows per list (default: 10)")
+    add_output_options(diff, comparing=True)
     diff.add_argument(
         "--min-share",
         type=float,
         default=1.0,
         metavar="PCT",
-        help="leave out functions under PCT %% of both runs' time (default: 1)",
+        help="leave out functions under PCT %% of both runs' time, in the table and for "
+        "--fail-over (default: 1)",
     )
     diff.add_argument(
         "--fail-over",
@@ -268,18 +213,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _output_choice(args: argparse.Namespace) -> OutputChoice:
-    """The renderer asked for; a baseline named with --diff-flamegraph is read now."""
-    name = args.format or "pstats"
-    options: dict[str, Any] = {}
-    if name == "pstats":
-        options = {"sort": args.sort, "limit": args.limit or None}
-    if args.diff_baseline is not None:
-        name = "diff-flamegraph"
-        options = {"baseline": _load(args.diff_baseline)}
-    return OutputChoice(name, options, args.output)
-
-
 def _load(path: str) -> Profile:
     """A saved profile; a warning when the file ends early."""
     profile = Profile.load(path)
@@ -307,7 +240,7 @@ def _sampler_config(args: argparse.Namespace) -> SamplerConfig:
 
 
 def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
-    choice = _output_choice(args)
+    choice = output_choice(args, DEFAULT_FORMAT, load=_load)
 
     def make(extra: list[Collector[object]], progress: Callable[[Progress], None]) -> Sampler:
         # Streamed to a file: nothing else needs the samples in memory.
@@ -315,7 +248,7 @@ def _profile(args: argparse.Namespace, start: Callable[..., Sampler]) -> int:
             _sampler_config(args),
             collectors=extra,
             on_progress=progress,
-            keep_samples=not choice.streams_to_file,
+            keep_samples=choice.stream is None,
         )
 
     sampler, profile, stopped_by = record(make, choice, realtime_stats=args.realtime_stats)
@@ -354,28 +287,23 @@ def _attach(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    choice = _output_choice(args)
-    profile = _load(args.file)
-    written = renderers.emit(choice.renderer, profile, choice.output)
+    choice = output_choice(args, DEFAULT_FORMAT, load=_load)
+    written = choice.render(_load(args.file))
     if written is not None:
         print(f"pysampler: wrote {written}", file=sys.stderr)
     return 0
 
 
 def _diff(args: argparse.Namespace) -> int:
-    baseline = _load(args.baseline)
-    current = _load(args.current)
-    comparison = DiffProfile.compare(baseline, current)
-    min_share = args.min_share / 100.0
-    if args.output is not None:
-        renderer = renderers.get("diff-flamegraph")(baseline=baseline)
-        written = renderers.emit(renderer, current, args.output)
-        if written is not None:
-            print(f"pysampler: wrote {written}", file=sys.stderr)
-    else:
-        sys.stdout.write(format_diff_table(comparison, limit=args.limit, min_share=min_share))
+    default = DIFF_TEXT_FORMAT if args.output is None else DIFF_FILE_FORMAT
+    shared = {"min_share": args.min_share}
+    choice = output_choice(args, default, load=_load, comparing=True, shared=shared)
+    comparison = DiffProfile.compare(_load(args.baseline), _load(args.current))
+    written = renderers.emit(choice.renderer, comparison, choice.output)
+    if written is not None:
+        print(f"pysampler: wrote {written}", file=sys.stderr)
     if args.fail_over is not None:
-        over = regressions_over(comparison, args.fail_over, min_share)
+        over = comparison.regressions_over(args.fail_over, args.min_share / 100)
         if over:
             print(
                 f"pysampler: {len(over)} function(s) slower by more than {args.fail_over:g}%: "

@@ -10,31 +10,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
-from pysampler import renderers
-from pysampler.collectors import BinaryCollector, Collector
+from pysampler.cli._formats import OutputChoice
+from pysampler.collectors import Collector
 from pysampler.profile import Profile
 from pysampler.sampler import Progress, Sampler
 
-__all__ = ["OutputChoice", "record", "summary_line", "write_output"]
+__all__ = ["record", "summary_line", "write_output"]
 
 _PROGRESS_EVERY = 0.5
-
-
-class OutputChoice:
-    """A renderer chosen on the command line, and where it writes."""
-
-    def __init__(self, name: str, options: dict[str, Any], output: str | None) -> None:
-        """Load the renderer now, so a bad format fails before sampling."""
-        self.name = name
-        self.renderer = renderers.get(name)(**options)
-        self.output = output
-
-    @property
-    def streams_to_file(self) -> bool:
-        """Binary output named with -o is written while sampling."""
-        return self.name == "binary" and self.output not in (None, renderers.STDOUT)
 
 
 class _Live:
@@ -103,10 +88,7 @@ def record(
     """
     err = stderr or sys.stderr
     live = _Live(err, realtime_stats)
-    extra: list[Collector[object]] = []
-    if choice.streams_to_file:
-        assert choice.output is not None
-        extra.append(BinaryCollector(choice.output))
+    extra: list[Collector[object]] = [] if choice.stream is None else [choice.stream]
     stop = threading.Event()
     received: list[int] = []
     with _stop_on_signals(stop, received):
@@ -122,10 +104,10 @@ def record(
 
 
 def write_output(choice: OutputChoice, profile: Profile) -> Path | None:
-    """Render the profile as chosen (binary streamed while sampling is done)."""
-    if choice.streams_to_file:
+    """Render the profile as chosen (output streamed while sampling is already written)."""
+    if choice.stream is not None:
         return Path(str(choice.output))
-    return renderers.emit(choice.renderer, profile, choice.output)
+    return choice.render(profile)
 
 
 def summary_line(profile: Profile, samples: int) -> str:

@@ -8,12 +8,10 @@ session to a file as it goes.
 
 from pysampler.collectors._base import Collector
 from pysampler.collectors.binary import BinaryCollector
-from pysampler.collectors.diff import DiffCollector
 from pysampler.collectors.stack import StackCollector
 
 __all__ = [
     "BinaryCollector",
     "Collector",
-    "DiffCollector",
     "StackCollector",
 ]

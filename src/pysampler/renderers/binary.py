@@ -8,25 +8,40 @@ replay FILE`` renders it in any other format).  The layout is described in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import ClassVar
 
 import attrs
 
-from pysampler.errors import OutputError
+from pysampler.collectors import BinaryCollector, Collector
 from pysampler.profile import Profile
 from pysampler.profile._format import FILE_LEVEL, write_profile
+from pysampler.renderers import Option, RendererBase
 
 __all__ = ["BinaryRenderer"]
 
 
 @attrs.define(kw_only=True)
-class BinaryRenderer:
-    """The profile in pysampler's binary format, for replaying later."""
+class BinaryRenderer(RendererBase):
+    """The profile in pysampler's binary format, for replaying later.
+
+    Named with ``-o``, the file is written as sampling goes (a checksummed
+    chunk per batch), so a profiler that dies still leaves it readable.
+    """
 
     name: ClassVar[str] = "binary"
-    description: ClassVar[str] = "pysampler's compact binary profile, to replay into any format"
+    description: ClassVar[str] = (
+        "pysampler's own compact profile file, for replay (written as sampling goes)"
+    )
     default_output: ClassVar[str | None] = "profile.{pid}.bin"
-    writes_text: ClassVar[bool] = False
+    options: ClassVar[tuple[Option, ...]] = (
+        Option(
+            name="level",
+            help="zlib level of each chunk, 0 for none",
+            parse=int,
+            default=FILE_LEVEL,
+            metavar="0-9",
+        ),
+    )
 
     level: int = FILE_LEVEL
     """zlib level of each chunk, 0 for none."""
@@ -35,11 +50,6 @@ class BinaryRenderer:
         """Write the whole profile to ``path``."""
         write_profile(profile, path, level=self.level)
 
-    def render_text(self, profile: Profile, stream: TextIO, /) -> None:
-        """Not text: always raises.
-
-        Raises:
-            OutputError: Always; name a file instead.
-        """
-        msg = "binary output is not text: name a file to write it to"
-        raise OutputError(msg)
+    def stream_collector(self, path: Path, /) -> Collector[object]:
+        """A collector writing ``path`` chunk by chunk while sampling runs."""
+        return BinaryCollector(path)

@@ -25,6 +25,7 @@ from typing import ClassVar, TextIO
 import attrs
 
 from pysampler.profile import Profile
+from pysampler.renderers import Option, RendererBase
 
 __all__ = ["CollapsedRenderer", "collapsed_lines"]
 
@@ -81,14 +82,44 @@ def collapsed_lines(
     return sorted(totals.items(), key=lambda line: (-line[1], line[0]))
 
 
+def _yes_no(text: str) -> bool:
+    """``yes``/``no`` (or ``true``/``false``, ``1``/``0``) as a bool."""
+    value = text.strip().lower()
+    if value in ("yes", "true", "1", "on"):
+        return True
+    if value in ("no", "false", "0", "off"):
+        return False
+    msg = f"not yes or no: {text!r}"
+    raise ValueError(msg)
+
+
 @attrs.define(kw_only=True)
-class CollapsedRenderer:
+class CollapsedRenderer(RendererBase):
     """Folded stacks for flame graph tools."""
 
     name: ClassVar[str] = "collapsed"
-    description: ClassVar[str] = "folded stacks (frame;frame;... count) for flame graph tools"
+    description: ClassVar[str] = (
+        "Brendan Gregg's folded stacks (frame;frame;... count), one line per stack, "
+        "for flame graph tools"
+    )
     default_output: ClassVar[str | None] = "collapsed.{pid}.txt"
     writes_text: ClassVar[bool] = True
+    options: ClassVar[tuple[Option, ...]] = (
+        Option(
+            name="thread_prefix",
+            help="start each stack with tid:IDENT (yes/no)",
+            parse=_yes_no,
+            default="yes",
+            metavar="YES|NO",
+        ),
+        Option(
+            name="full_paths",
+            help="label frames with the whole file path, not its base name (yes/no)",
+            parse=_yes_no,
+            default="no",
+            metavar="YES|NO",
+        ),
+    )
 
     thread_prefix: bool = True
     """Start each stack with ``tid:<thread ident>``."""

@@ -25,6 +25,7 @@ import attrs
 
 from pysampler.errors import OutputError
 from pysampler.profile import FunctionKey, Profile
+from pysampler.renderers import Option, RendererBase
 from pysampler.views.functions import FunctionTotals, function_totals
 
 __all__ = [
@@ -163,16 +164,39 @@ def _summary(profile: Profile, total: int) -> str:
     return line
 
 
+def _limit(text: str) -> int | None:
+    """A row count; 0 (or less) for every row."""
+    rows = int(text)
+    return rows if rows > 0 else None
+
+
 @attrs.define(kw_only=True)
-class PstatsRenderer:
+class PstatsRenderer(RendererBase):
     """pstats: a sorted table of functions, or a ``pstats.Stats`` file."""
 
     name: ClassVar[str] = "pstats"
     description: ClassVar[str] = (
-        "table of functions by self and cumulative samples (a pstats/snakeviz file with -o)"
+        "a table of functions by self and cumulative samples on stdout; with -o FILE a "
+        "binary pstats file that pstats.Stats(FILE) and snakeviz load (the default)"
     )
-    default_output: ClassVar[str | None] = None
     writes_text: ClassVar[bool] = True
+    options: ClassVar[tuple[Option, ...]] = (
+        Option(
+            name="sort",
+            help="table order",
+            choices=tuple(SORT_ORDERS),
+            default="nsamples",
+            flags=("--sort",),
+        ),
+        Option(
+            name="limit",
+            help="table rows (0 for all)",
+            parse=_limit,
+            default=DEFAULT_LIMIT,
+            flags=("-l", "--limit"),
+            metavar="N",
+        ),
+    )
 
     sort: str = attrs.field(default="nsamples")
     """A key of :data:`SORT_ORDERS`."""

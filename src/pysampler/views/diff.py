@@ -1,21 +1,31 @@
 """Comparing two profiles: what got slower, what got faster, what disappeared.
 
 Frames are matched by their call path of (file, function), not by line, so
-code that moved still matches.  Both profiles are turned into seconds
+code that moved still matches: both profiles become call trees of functions
+merged by file and name, matched node by node, once.  Both profiles are turned into seconds
 (samples times the time per sample) and the baseline is scaled to the current
 profile's total, so runs of different length or rate compare.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 import attrs
 
-from pysampler.profile import Profile
+from pysampler.profile import FunctionKey, Profile
+from pysampler.views.calltree import FunctionTree, function_tree
+from pysampler.views.functions import function_totals
 
-__all__ = ["CallPath", "DiffNode", "DiffProfile", "Function", "FunctionChange"]
+__all__ = [
+    "CallPath",
+    "DiffNode",
+    "DiffProfile",
+    "Function",
+    "FunctionChange",
+    "matching_nodes",
+]
 
 
 class Function(NamedTuple):
@@ -74,62 +84,54 @@ class FunctionChange:
         return None if self.baseline == 0 else 100.0 * self.change / self.baseline
 
 
-def _function_paths(profile: Profile) -> tuple[list[CallPath], list[int]]:
-    """The call path of every stack node, and each node's path id.
+def _merged_functions(
+    current: list[FunctionKey], baseline: list[FunctionKey]
+) -> tuple[list[FunctionKey], list[int]]:
+    """The baseline's functions that ``current`` lacks (by file and name).
 
-    Walks the stack tree once, parents before children (a parent's id is
-    smaller), so a path is built from its parent's in one step instead of
-    re-slicing every stack at every depth.
+    Also where each baseline function lands in the table ``current`` + those.
     """
-    stacks = profile.stacks
-    index: dict[CallPath, int] = {(): 0}
-    paths: list[CallPath] = [()]
-    path_of = [0] * len(stacks.parent)
-    for node in range(1, len(stacks.parent)):
-        frame = stacks.frame[node]
-        function = Function(profile.frame_filename(frame), profile.frame_qualname(frame))
-        path = (*paths[path_of[stacks.parent[node]]], function)
-        found = index.get(path)
-        if found is None:
-            found = index[path] = len(paths)
-            paths.append(path)
-        path_of[node] = found
-    return paths, path_of
+    index = {(function.filename, function.qualname): n for n, function in enumerate(current)}
+    missing: list[FunctionKey] = []
+    placed: list[int] = []
+    for function in baseline:
+        ident = (function.filename, function.qualname)
+        if ident not in index:
+            index[ident] = len(current) + len(missing)
+            missing.append(function)
+        placed.append(index[ident])
+    return missing, placed
 
 
-def _paths(profile: Profile) -> tuple[dict[CallPath, float], dict[CallPath, float]]:
-    """Self and total seconds per call path of a profile."""
+def matching_nodes(tree: FunctionTree, placed: Sequence[int], current: FunctionTree) -> list[int]:
+    """Each node's node in ``current`` with the same call path, or -1 (none: gone).
+
+    ``placed`` maps ``tree``'s function numbers to ``current``'s (functions
+    ``current`` lacks are numbered past its own), so functions match by file
+    and name.  A call path matches when its caller's path matches and the
+    function does: the trees are walked together, no path is built.
+    """
+    child = {(current.parent[n], current.function[n]): n for n in range(1, len(current))}
+    match = [0] * len(tree)
+    for node in range(1, len(tree)):
+        up = match[tree.parent[node]]
+        match[node] = child.get((up, placed[tree.function[node]]), -1) if up >= 0 else -1
+    return match
+
+
+def _function_seconds(profile: Profile) -> dict[Function, float]:
+    """Inclusive seconds per function (by file and name), once per sample."""
+    totals = function_totals(profile, by_name=True)
     seconds = profile.seconds_per_sample
-    paths, path_of = _function_paths(profile)
-    self_weight = [0] * len(paths)
-    for stack, weight in profile.weight_by_stack().items():
-        self_weight[path_of[stack]] += weight
-    # A path's total is its self plus its children's totals: children come
-    # after their parents, so one pass from the end adds everything up.
-    parent_of = [0] * len(paths)
-    where = {path: i for i, path in enumerate(paths)}
-    for i in range(1, len(paths)):
-        parent_of[i] = where[paths[i][:-1]]
-    total_weight = list(self_weight)
-    for i in range(len(paths) - 1, 0, -1):
-        total_weight[parent_of[i]] += total_weight[i]
-    self_time = {paths[i]: w * seconds for i, w in enumerate(self_weight) if i and w}
-    total_time = {paths[i]: w * seconds for i, w in enumerate(total_weight) if i and w}
-    return self_time, total_time
+    return {
+        Function(key.filename, key.qualname): totals.cumulative[n] * seconds
+        for n, key in enumerate(totals.functions)
+        if totals.cumulative[n]
+    }
 
 
-def _function_totals(profile: Profile) -> dict[Function, float]:
-    """Inclusive seconds per function, each sample counted once per function."""
-    seconds = profile.seconds_per_sample
-    paths, path_of = _function_paths(profile)
-    by_path: dict[int, int] = {}
-    for stack, weight in profile.weight_by_stack().items():
-        by_path[path_of[stack]] = by_path.get(path_of[stack], 0) + weight
-    totals: dict[Function, float] = {}
-    for path_id, weight in by_path.items():
-        for function in set(paths[path_id]):
-            totals[function] = totals.get(function, 0.0) + weight * seconds
-    return totals
+def _call_path(tree: FunctionTree, node: int) -> CallPath:
+    return tuple(Function(key.filename, key.qualname) for key in tree.path(node))
 
 
 def _total_seconds(profile: Profile) -> float:
@@ -138,16 +140,28 @@ def _total_seconds(profile: Profile) -> float:
 
 @attrs.frozen
 class DiffProfile:
-    """A current profile against a baseline.
+    """A current profile against a baseline, matched once.
 
-    ``nodes`` are the current profile's call paths; ``elided`` are the
-    baseline's paths that no longer occur (their times are the baseline's,
-    scaled); ``scale`` is what baseline seconds were multiplied by.
+    Both profiles are merged into call trees of functions by file and name
+    (:func:`~pysampler.views.calltree.function_tree` with ``by_name``), and
+    the baseline's tree is matched to the current one node by node
+    (:attr:`match`); everything else is read off those.  ``nodes`` are the
+    current profile's call paths; ``elided`` are the baseline's paths that
+    no longer occur (their times are the baseline's, scaled); ``scale`` is
+    what baseline seconds were multiplied by.
     """
 
     current: Profile
     baseline: Profile
     scale: float
+    current_tree: FunctionTree
+    baseline_tree: FunctionTree
+    missing: list[FunctionKey]
+    """The baseline's functions the current profile lacks."""
+    placed: list[int]
+    """Each baseline function's number in ``current_tree.functions + missing``."""
+    match: list[int]
+    """Each baseline tree node's node in the current tree, or -1 (gone)."""
     nodes: dict[CallPath, DiffNode]
     elided: dict[CallPath, DiffNode]
     functions: dict[Function, FunctionChange]
@@ -157,22 +171,43 @@ class DiffProfile:
         """Match the two profiles' call paths and functions."""
         base_total = _total_seconds(baseline)
         scale = _total_seconds(current) / base_total if base_total else 1.0
-        cur_self, cur_total = _paths(current)
-        base_self, base_total_by_path = _paths(baseline)
+        current_tree = function_tree(current, by_name=True)
+        baseline_tree = function_tree(baseline, by_name=True)
+        missing, placed = _merged_functions(current_tree.functions, baseline_tree.functions)
+        match = matching_nodes(baseline_tree, placed, current_tree)
 
-        def node(path: CallPath) -> DiffNode:
-            return DiffNode(
-                path=path,
-                current_self=cur_self.get(path, 0.0),
-                current_total=cur_total.get(path, 0.0),
-                baseline_self=base_self.get(path, 0.0) * scale,
-                baseline_total=base_total_by_path.get(path, 0.0) * scale,
+        cur_unit = current.seconds_per_sample
+        base_unit = baseline.seconds_per_sample * scale
+        base_self = [0] * len(current_tree)
+        base_through = [0] * len(current_tree)
+        elided: dict[CallPath, DiffNode] = {}
+        for node in range(1, len(baseline_tree)):
+            found = match[node]
+            if found >= 0:
+                base_self[found] = baseline_tree.self_weight[node]
+                base_through[found] = baseline_tree.total[node]
+            else:
+                path = _call_path(baseline_tree, node)
+                elided[path] = DiffNode(
+                    path,
+                    0.0,
+                    0.0,
+                    baseline_tree.self_weight[node] * base_unit,
+                    baseline_tree.total[node] * base_unit,
+                )
+        nodes = {
+            path: DiffNode(
+                path,
+                current_tree.self_weight[node] * cur_unit,
+                current_tree.total[node] * cur_unit,
+                base_self[node] * base_unit,
+                base_through[node] * base_unit,
             )
-
-        nodes = {path: node(path) for path in cur_total}
-        elided = {path: node(path) for path in base_total_by_path if path not in cur_total}
-        base_functions = _function_totals(baseline)
-        cur_functions = _function_totals(current)
+            for node in range(1, len(current_tree))
+            for path in (_call_path(current_tree, node),)
+        }
+        base_functions = _function_seconds(baseline)
+        cur_functions = _function_seconds(current)
         functions = {
             function: FunctionChange(
                 function,
@@ -181,7 +216,19 @@ class DiffProfile:
             )
             for function in base_functions.keys() | cur_functions.keys()
         }
-        return cls(current, baseline, scale, nodes, elided, functions)
+        return cls(
+            current,
+            baseline,
+            scale,
+            current_tree,
+            baseline_tree,
+            missing,
+            placed,
+            match,
+            nodes,
+            elided,
+            functions,
+        )
 
     @property
     def total_seconds(self) -> float:
@@ -211,3 +258,16 @@ class DiffProfile:
         noise = 0.25 * min_share * self.total_seconds
         faster = [c for c in self.significant(min_share) if c.change < -noise]
         return sorted(faster, key=lambda c: (c.change, c.function))
+
+    def regressions_over(self, percent: float, min_share: float = 0.01) -> list[str]:
+        """The significant functions slower by more than ``percent`` (new ones count).
+
+        Each as ``qualname (file) +N%``: what a CI gate reports.
+        """
+        over = []
+        for change in self.regressions(min_share):
+            pct = change.change_pct
+            if pct is None or pct > percent:
+                label = "new" if pct is None else f"{pct:+.0f}%"
+                over.append(f"{change.function.qualname} ({change.function.filename}) {label}")
+        return over

@@ -36,17 +36,22 @@ class FunctionTotals:
     """Weight of the samples that held at least one frame."""
 
 
-def function_totals(profile: Profile) -> FunctionTotals:
-    """Aggregate a profile's samples by function (pstats' view)."""
+def function_totals(profile: Profile, *, by_name: bool = False) -> FunctionTotals:
+    """Aggregate a profile's samples by function (pstats' view).
+
+    With ``by_name``, functions of one file and qualified name are one
+    function whatever their first line (the first one seen names them).
+    """
     totals = FunctionTotals()
-    index_of_key: dict[FunctionKey, int] = {}
+    index_of_key: dict[object, int] = {}
     index_of_frame: dict[int, int] = {}
 
     def function_index(frame: int) -> int:
         index = index_of_frame.get(frame)
         if index is None:
             key = profile.frame_function(frame)
-            index = index_of_key.setdefault(key, len(index_of_key))
+            ident = (key.filename, key.qualname) if by_name else key
+            index = index_of_key.setdefault(ident, len(index_of_key))
             if index == len(totals.functions):
                 totals.functions.append(key)
             index_of_frame[frame] = index

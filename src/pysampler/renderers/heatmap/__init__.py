@@ -22,6 +22,7 @@ import attrs
 
 from pysampler.errors import OutputError
 from pysampler.profile import Profile
+from pysampler.renderers import RendererBase
 from pysampler.renderers.heatmap._file import file_page
 from pysampler.renderers.heatmap._html import INDEX_PAGE, page_names
 from pysampler.renderers.heatmap._index import index_page
@@ -44,15 +45,15 @@ def _listed_lines(data: HeatData, sources: dict[str, SourceFile]) -> dict[str, s
 
 
 @attrs.define(kw_only=True)
-class HeatmapRenderer:
+class HeatmapRenderer(RendererBase):
     """Per-line heatmap: ``index.html`` and one page per sampled source file."""
 
     name: ClassVar[str] = "heatmap"
     description: ClassVar[str] = (
-        "per-line heatmap: a folder of HTML pages, one per source file (default heatmap_PID/)"
+        "a folder of HTML pages showing each source file line by line with self and "
+        "total samples (default heatmap_PID/; --opcodes adds a bytecode panel)"
     )
     default_output: ClassVar[str | None] = "heatmap_{pid}"
-    writes_text: ClassVar[bool] = False
 
     def render(self, profile: Profile, path: Path, /) -> None:
         """Write ``index.html`` and the file pages into the directory ``path``.
@@ -77,13 +78,13 @@ class HeatmapRenderer:
             _write(path / names[filename], page)
         _write(path / INDEX_PAGE, index_page(profile, data, sources, names))
 
-    def render_text(self, profile: Profile, stream: TextIO, /) -> None:
+    def render_text(self, data: object, stream: TextIO, /) -> None:
         """Refuse: a heatmap is a folder of pages, not text.
 
         Raises:
             OutputError: Always.
         """
-        msg = "heatmap output is a folder of HTML pages: name a directory with -o"
+        msg = "heatmap output is a folder of HTML pages, not text: name a directory with -o"
         raise OutputError(msg)
 
 

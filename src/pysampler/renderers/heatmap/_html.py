@@ -2,37 +2,34 @@
 
 Everything taken from a profile or a source file reaches a page either
 through :func:`esc` (HTML text and attributes) or inside the page's JSON
-data (:func:`json_data`), which the script only ever sets as
+data (:func:`~pysampler.renderers._html.script_json`), which the script only ever sets as
 ``textContent``.  Pages carry a Content-Security-Policy that lets only
 their own inline script run and lets nothing be fetched.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import itertools
-import json
 import re
 import time
-from functools import cache
-from importlib import resources
 from pathlib import PurePosixPath
 
 from pysampler.profile import Profile
+from pysampler.renderers._html import asset, csp_hash, script_json
 
 __all__ = [
     "INDEX_PAGE",
-    "asset",
     "esc",
     "heat_colour",
-    "json_data",
     "page_document",
     "page_names",
     "path_html",
     "profile_summary",
 ]
+
+_PACKAGE = "pysampler.renderers.heatmap"  # its _assets folder holds the script and styles
 
 INDEX_PAGE = "index.html"
 """The file name of the index page."""
@@ -52,18 +49,6 @@ _STOPS = (
 def esc(text: object) -> str:
     """Text made safe for HTML content and quoted attribute values."""
     return html.escape(str(text), quote=True)
-
-
-@cache
-def asset(name: str) -> str:
-    """The text of a file in ``pysampler/renderers/_assets``."""
-    return (resources.files("pysampler.renderers") / "_assets" / name).read_text("utf-8")
-
-
-def json_data(value: object) -> str:
-    """``value`` as JSON that can sit inside a ``<script>`` element unchanged."""
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def heat_colour(value: int, hottest: int) -> str | None:
@@ -139,27 +124,27 @@ def profile_summary(profile: Profile, samples: int) -> str:
 
 
 def _csp(script: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{digest}'"
+        f"script-src {csp_hash(script)}"
     )
 
 
 def page_document(title: str, body: str, *, data: object = None, body_class: str = "") -> str:
     """A whole page: head with the inlined stylesheet, ``body``, data and script."""
-    script = "\n" + asset("heatmap.js")  # exactly the element's text, which the CSP hashes
+    # exactly the element's text, which the CSP hashes
+    script = "\n" + asset(_PACKAGE, "heatmap.js")
     data_html = (
         ""
         if data is None
-        else f'<script type="application/json" id="heat-data">{json_data(data)}</script>\n'
+        else f'<script type="application/json" id="heat-data">{script_json(data)}</script>\n'
     )
     return (
         "<!doctype html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{esc(_csp(script))}">\n'
-        f"<title>{esc(title)}</title>\n<style>\n{asset('heatmap.css')}</style>\n</head>\n"
+        f"<title>{esc(title)}</title>\n<style>\n{asset(_PACKAGE, 'heatmap.css')}</style>\n</head>\n"
         f'<body class="{esc(body_class)}">\n{body}\n{data_html}<script>{script}</script>\n'
         "</body>\n</html>\n"
     )

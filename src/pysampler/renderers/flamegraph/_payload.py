@@ -7,7 +7,7 @@ Everything the page shows comes from one JSON object (format version 1):
     each once; other tables refer to them by index.
 ``groups``
     Colour groups, flat ``[label, kind]`` pairs, busiest (self weight) first;
-    kind is a :class:`~pysampler.renderers._flamegroups.GroupKind`.
+    kind is a :class:`~pysampler.renderers.flamegraph._groups.GroupKind`.
 ``files``
     Flat ``[path, module, group]`` triples.
 ``funcs``
@@ -31,7 +31,7 @@ Everything the page shows comes from one JSON object (format version 1):
 ``diff`` (differential flamegraphs only)
     The baseline's values per node, the pruned tree of the call paths
     that disappeared, and the colour thresholds; see
-    :mod:`pysampler.renderers._diffpayload`.  The page switches to its
+    :mod:`pysampler.renderers.flamegraph._diffpayload`.  The page switches to its
     differential mode when this key is present.
 
 No value is ever written into markup: the page parses this object and
@@ -40,19 +40,17 @@ builds text with ``textContent`` and canvas ``fillText``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from pysampler.profile import FunctionKey, Profile
-from pysampler.renderers._flamegroups import classify, unique_labels
+from pysampler.renderers.flamegraph._groups import classify, unique_labels
 from pysampler.views.calltree import FunctionTree
 
 __all__ = [
     "FORMAT_VERSION",
     "MAX_LINES",
     "flame_payload",
-    "payload_json",
     "session_meta",
     "tree_columns",
 ]
@@ -208,16 +206,3 @@ def tree_columns(
         "lines": extra_lines,
         "self": {"node": self_node, "thread": self_thread, "weight": self_weight},
     }
-
-
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
-
-
-def payload_json(payload: dict[str, Any]) -> str:
-    """``payload`` as JSON that can sit inside a ``<script>`` element.
-
-    ASCII only, and with ``<``, ``>`` and ``&`` escaped, so no text in it
-    can end the element or start markup.
-    """
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return text.translate(_SCRIPT_SAFE)

@@ -30,13 +30,11 @@ matches them.  The ``diff`` object adds:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from pysampler.profile import FunctionKey
-from pysampler.renderers._flamepayload import flame_payload, session_meta, tree_columns
-from pysampler.views.calltree import FunctionTree, function_tree, pruned_tree
-from pysampler.views.diff import DiffProfile
+from pysampler.renderers.flamegraph._payload import flame_payload, session_meta, tree_columns
+from pysampler.views.calltree import pruned_tree
+from pysampler.views.diff import DiffProfile, matching_nodes
 
 __all__ = ["COLOUR_STEPS", "NEUTRAL_PERCENT", "diff_payload"]
 
@@ -50,50 +48,11 @@ NEUTRAL_PERCENT = COLOUR_STEPS[0]
 """A frame whose total time changed by less than this percentage is neutral."""
 
 
-def _matches(tree: FunctionTree, placed: Sequence[int], current: FunctionTree) -> list[int]:
-    """Each node's node in ``current`` with the same call path, or -1 (none: gone).
-
-    ``placed`` maps ``tree``'s function numbers to ``current``'s (functions
-    ``current`` lacks are numbered past its own), so functions match by file
-    and name.  A call path matches when its caller's path matches and the
-    function does: the trees are walked together, no path is built.
-    """
-    child = {(current.parent[n], current.function[n]): n for n in range(1, len(current))}
-    match = [0] * len(tree)
-    for node in range(1, len(tree)):
-        up = match[tree.parent[node]]
-        match[node] = child.get((up, placed[tree.function[node]]), -1) if up >= 0 else -1
-    return match
-
-
-def _merged_functions(
-    current: list[FunctionKey], baseline: list[FunctionKey]
-) -> tuple[list[FunctionKey], list[int]]:
-    """The baseline's functions that ``current`` lacks (by file and name).
-
-    Also where each baseline function lands in the table ``current`` + those.
-    """
-    index = {(function.filename, function.qualname): n for n, function in enumerate(current)}
-    missing: list[FunctionKey] = []
-    placed: list[int] = []
-    for function in baseline:
-        ident = (function.filename, function.qualname)
-        if ident not in index:
-            index[ident] = len(current) + len(missing)
-            missing.append(function)
-        placed.append(index[ident])
-    return missing, placed
-
-
 def diff_payload(diff: DiffProfile) -> dict[str, Any]:
     """The differential page's data object for ``diff``."""
-    current_tree = function_tree(diff.current, by_name=True)
-    base_tree = function_tree(diff.baseline, by_name=True)
-    missing, placed = _merged_functions(current_tree.functions, base_tree.functions)
-
+    current_tree, base_tree, match = diff.current_tree, diff.baseline_tree, diff.match
     base_self = [0] * len(current_tree)
     base_total = [0] * len(current_tree)
-    match = _matches(base_tree, placed, current_tree)
     for node, found in enumerate(match):
         if found >= 0:
             base_self[found] = base_tree.self_weight[node]
@@ -101,11 +60,11 @@ def diff_payload(diff: DiffProfile) -> dict[str, Any]:
 
     # The call paths that are gone (DiffProfile.elided) and their callers.
     elided = pruned_tree(base_tree, [found < 0 for found in match])
-    gone = _matches(elided, placed, current_tree)
+    gone = matching_nodes(elided, diff.placed, current_tree)
     roots = [node for node in range(1, len(elided)) if gone[node] < 0 <= gone[elided.parent[node]]]
 
-    payload = flame_payload(diff.current, current_tree, more_functions=missing)
-    functions = [*current_tree.functions, *missing]
+    payload = flame_payload(diff.current, current_tree, more_functions=diff.missing)
+    functions = [*current_tree.functions, *diff.missing]
     payload["diff"] = {
         "baseline": session_meta(diff.baseline, base_tree),
         "scale": diff.scale,
@@ -113,7 +72,7 @@ def diff_payload(diff: DiffProfile) -> dict[str, Any]:
         "steps": list(COLOUR_STEPS),
         "self": base_self,
         "total": base_total,
-        "elided": {**tree_columns(elided, placed, functions), "roots": roots},
+        "elided": {**tree_columns(elided, diff.placed, functions), "roots": roots},
         "elidedPaths": len(diff.elided),
     }
     return payload

@@ -1,10 +1,21 @@
-"""The terminal table of ``pysampler diff``: largest regressions and improvements."""
+"""The diff table: a comparison's largest regressions and improvements, as text.
+
+What ``pysampler diff BASELINE CURRENT`` prints.  Times are inclusive (the
+function and what it called), the baseline scaled to the current run's
+total (see :class:`~pysampler.views.diff.DiffProfile`).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar, TextIO
+
+import attrs
+
+from pysampler.renderers import Option, RendererBase
 from pysampler.views.diff import DiffProfile, FunctionChange
 
-__all__ = ["format_diff_table", "regressions_over"]
+__all__ = ["DiffTableRenderer", "format_diff_table"]
 
 
 def _seconds(value: float) -> str:
@@ -60,12 +71,52 @@ def format_diff_table(diff: DiffProfile, *, limit: int = 10, min_share: float = 
     return "\n".join(header + body) + "\n"
 
 
-def regressions_over(diff: DiffProfile, percent: float, min_share: float = 0.01) -> list[str]:
-    """The significant functions slower by more than ``percent`` (new ones count)."""
-    over = []
-    for change in diff.regressions(min_share):
-        pct = change.change_pct
-        if pct is None or pct > percent:
-            label = "new" if pct is None else f"{pct:+.0f}%"
-            over.append(f"{change.function.qualname} ({change.function.filename}) {label}")
-    return over
+def _rows_option(text: str) -> int:
+    rows = int(text)
+    if rows < 1:
+        msg = "at least one row"
+        raise ValueError(msg)
+    return rows
+
+
+@attrs.define(kw_only=True)
+class DiffTableRenderer(RendererBase):
+    """A comparison as a table of regressions and improvements."""
+
+    name: ClassVar[str] = "diff-table"
+    description: ClassVar[str] = (
+        "the largest regressions and improvements against BASELINE, as a table "
+        "(the default of pysampler diff)"
+    )
+    writes_text: ClassVar[bool] = True
+    accepts: ClassVar[type[DiffProfile]] = DiffProfile
+    options: ClassVar[tuple[Option, ...]] = (
+        Option(
+            name="limit",
+            help="rows per list",
+            parse=_rows_option,
+            default=10,
+            flags=("-l", "--limit"),
+            metavar="N",
+        ),
+        Option(
+            name="min_share",
+            help="leave out functions under PCT %% of both runs' time",
+            parse=float,
+            default=1.0,
+            metavar="PCT",
+        ),
+    )
+
+    limit: int = 10
+    min_share: float = 1.0
+    """In percent of a run's time."""
+
+    def render(self, diff: DiffProfile, path: Path, /) -> None:
+        """Write the table to a UTF-8 file."""
+        with path.open("w", encoding="utf-8", newline="\n") as stream:
+            self.render_text(diff, stream)
+
+    def render_text(self, diff: DiffProfile, stream: TextIO, /) -> None:
+        """Write the table."""
+        stream.write(format_diff_table(diff, limit=self.limit, min_share=self.min_share / 100))

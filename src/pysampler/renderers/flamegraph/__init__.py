@@ -11,24 +11,24 @@ per-thread filter, colours by package or file, and keyboard shortcuts.
 
 The profile's stack tree is merged per function (see
 :mod:`pysampler.views.calltree`) and embedded as compact JSON with
-interned strings (see :mod:`pysampler.renderers._flamepayload`).  Names
+interned strings (see :mod:`pysampler.renderers.flamegraph._payload`).  Names
 are only ever shown as text, never interpreted as markup.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from functools import cache
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
 import attrs
 
 from pysampler.profile import Profile
-from pysampler.renderers._flamepayload import flame_payload, payload_json
+from pysampler.renderers import RendererBase
+from pysampler.renderers._html import asset, csp_hash, script_json
+from pysampler.renderers.flamegraph._payload import flame_payload
 from pysampler.views.calltree import function_tree
 
 __all__ = ["FlamegraphRenderer", "flamegraph_html", "page_html"]
@@ -37,15 +37,6 @@ _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 @cache
-def _asset(name: str) -> str:
-    return (resources.files("pysampler.renderers") / "_assets" / name).read_text(encoding="utf-8")
-
-
-def _csp_hash(text: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-    return f"'sha256-{digest}'"
-
-
 def _generator_version() -> str:
     """The installed pysampler's version, for the page's generator tag."""
     try:
@@ -56,18 +47,19 @@ def _generator_version() -> str:
 
 def page_html(payload: dict[str, Any]) -> str:
     """The flamegraph page showing ``payload`` (a flamegraph or a differential one)."""
-    script = _asset("flamegraph.js")
-    style = _asset("flamegraph.css")
+    script = asset(__name__, "flamegraph.js")
+    style = asset(__name__, "flamegraph.css")
     values = {
-        "data": payload_json(payload),
+        "data": script_json(payload),
         "script": script,
         "style": style,
-        "script_hash": _csp_hash(script),
-        "style_hash": _csp_hash(style),
+        "script_hash": csp_hash(script),
+        "style_hash": csp_hash(style),
         "version": _generator_version(),
     }
     # One pass, so nothing inserted is scanned for placeholders again.
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], _asset("flamegraph.html"))
+    page = asset(__name__, "flamegraph.html")
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], page)
 
 
 def flamegraph_html(profile: Profile) -> str:
@@ -76,13 +68,13 @@ def flamegraph_html(profile: Profile) -> str:
 
 
 @attrs.define(kw_only=True)
-class FlamegraphRenderer:
+class FlamegraphRenderer(RendererBase):
     """An interactive flamegraph in one HTML file."""
 
     name: ClassVar[str] = "flamegraph"
     description: ClassVar[str] = (
         "an interactive flamegraph: one self-contained HTML file (zoom, search, "
-        "inverted view, threads)"
+        "inverted view, threads; default flamegraph.PID.html)"
     )
     default_output: ClassVar[str | None] = "flamegraph.{pid}.html"
     writes_text: ClassVar[bool] = True

@@ -1,0 +1,40 @@
+"""What the HTML formats share: their assets, inline JSON, and CSP hashes.
+
+Pages are self-contained: stylesheets and scripts are inlined, the data
+sits in the page as JSON that cannot end its ``<script>`` element, and a
+Content-Security-Policy lets only the page's own inline code run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+
+__all__ = ["asset", "csp_hash", "script_json"]
+
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+@cache
+def asset(package: str, name: str) -> str:
+    """The text of ``_assets/NAME`` beside the format's package ``package``."""
+    return (resources.files(package) / "_assets" / name).read_text(encoding="utf-8")
+
+
+def script_json(value: object) -> str:
+    """``value`` as JSON that can sit inside a ``<script>`` element unchanged.
+
+    ASCII only, and with ``<``, ``>`` and ``&`` escaped, so no text in it
+    can end the element or start markup.
+    """
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return text.translate(_SCRIPT_SAFE)
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source (``'sha256-...'``) that allows exactly this inline text."""
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
