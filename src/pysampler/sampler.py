@@ -46,6 +46,15 @@ _THREAD = struct.Struct("=QQqq")
 _FRAME = struct.Struct("=IIiiiiii")
 _NODE = struct.Struct("=II")
 _CODE = struct.Struct("=IIi")
+for _layout, _ctype in (
+    (_THREAD, "ps_thread_entry"),
+    (_FRAME, "ps_frame_entry"),
+    (_NODE, "ps_stack_node"),
+    (_CODE, "ps_code_rec"),
+):
+    if _layout.size != ffi.sizeof(_ctype):  # pragma: no cover - a core built elsewhere
+        _msg = f"{_ctype} is {ffi.sizeof(_ctype)} bytes in the compiled core, not {_layout.size}"
+        raise errors.NativeVersionMismatchError(_msg)
 
 
 class Progress:

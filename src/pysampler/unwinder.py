@@ -24,7 +24,6 @@ from pysampler.model import (
 __all__ = ["Unwinder"]
 
 _RELEASE_LEVELS = {0xA: "alpha", 0xB: "beta", 0xC: "candidate", 0xF: "final"}
-_CODE_TEXT_ERRORS = {-5: "the thread went away", -6: "unreadable memory", -7: "inconsistent data"}
 
 
 class Unwinder:
@@ -200,7 +199,7 @@ class Unwinder:
                 status=status,
                 frames=stack,
                 interpreter_id=int(rec.interpreter_id),
-                error=_CODE_TEXT_ERRORS.get(rec.error, "unreadable stack") if rec.error else None,
+                error=text(lib.ps_error_name(rec.error)) if rec.error else None,
             )
             by_interpreter.setdefault(thread.interpreter_id, []).append(thread)
         return Snapshot(

@@ -6,6 +6,7 @@ from importlib import metadata
 from typing import Any, NoReturn
 
 from pysampler import errors
+from pysampler.model import FrameKind, ThreadStatus
 
 try:
     from pysampler._c._core import ffi, lib
@@ -39,11 +40,11 @@ def text(pointer: Any, length: int | None = None) -> str:
 
 
 _ERRORS: dict[int, type[errors.PySamplerError]] = {
-    -1: errors.ProcessNotFoundError,
-    -2: errors.PermissionDeniedError,
-    -3: errors.NotPythonProcessError,
-    -4: errors.UnsupportedPythonVersionError,
-    -5: errors.TargetExitedError,
+    lib.PS_ENOPROC: errors.ProcessNotFoundError,
+    lib.PS_EPERM: errors.PermissionDeniedError,
+    lib.PS_ENOTPYTHON: errors.NotPythonProcessError,
+    lib.PS_EVERSION: errors.UnsupportedPythonVersionError,
+    lib.PS_EEXITED: errors.TargetExitedError,
 }
 
 
@@ -52,4 +53,24 @@ def raise_for(code: int, message: str) -> NoReturn:
     raise _ERRORS.get(code, errors.UnwindError)(message)
 
 
+def _check_shared_values() -> None:
+    """The model's status bits and frame kinds are the C core's own numbers."""
+    pairs = [
+        (ThreadStatus.HAS_GIL, lib.PS_THREAD_HAS_GIL),
+        (ThreadStatus.ON_CPU, lib.PS_THREAD_ON_CPU),
+        (ThreadStatus.UNKNOWN, lib.PS_THREAD_UNKNOWN),
+        (ThreadStatus.GIL_REQUESTED, lib.PS_THREAD_GIL_REQUESTED),
+        (ThreadStatus.HAS_EXCEPTION, lib.PS_THREAD_HAS_EXCEPTION),
+        (ThreadStatus.MAIN_THREAD, lib.PS_THREAD_MAIN),
+        (FrameKind.PYTHON, lib.PS_FRAME_PYTHON),
+        (FrameKind.NATIVE, lib.PS_FRAME_NATIVE),
+        (FrameKind.GC, lib.PS_FRAME_GC),
+    ]
+    differ = [f"{value!r} is {native} in C" for value, native in pairs if value != native]
+    if differ:
+        msg = f"pysampler's model and its compiled core disagree: {'; '.join(differ)}"
+        raise errors.NativeVersionMismatchError(msg)
+
+
 _check_core_version()
+_check_shared_values()
