@@ -17,6 +17,7 @@ import pytest
 from browser_helpers import finish, hover, node_at, open_page
 
 from pysampler import Profile, Sampler, renderers
+from pysampler.views.diff import DiffProfile
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "targets" / "hostile_names.py"
 DIFF_APP = TEMPLATE.parent / "diff_app.py"
@@ -111,7 +112,7 @@ def test_a_differential_page_shows_hostile_names_as_text_in_both_views(
     is gone (the Elided view), every frame of the current run is new."""
     other = finish(Sampler.run([str(DIFF_APP), "current", "0.5"], python=sys.executable))
     html = tmp_path / "diff.html"
-    renderers.get("diff-flamegraph")(baseline=hostile_profile).render(other, html)
+    renderers.get("diff-flamegraph")().render(DiffProfile.compare(hostile_profile, other), html)
     text = html.read_text(encoding="utf-8")
     for name in (HOSTILE, CLOSER, THREAD):
         assert name not in text

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from functools import cache
 from importlib import resources
 
-__all__ = ["asset", "csp_hash", "script_json"]
+__all__ = ["asset", "csp_hash", "fill", "script_json"]
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -38,3 +41,12 @@ def csp_hash(text: str) -> str:
     """The CSP source (``'sha256-...'``) that allows exactly this inline text."""
     digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
     return f"'sha256-{digest}'"
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """``template`` with each ``{{name}}`` replaced by ``values[name]``.
+
+    One pass, so nothing inserted is scanned for placeholders again (a
+    function name holding ``{{data}}`` stays text).
+    """
+    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], template)

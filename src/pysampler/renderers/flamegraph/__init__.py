@@ -17,7 +17,6 @@ are only ever shown as text, never interpreted as markup.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -27,13 +26,11 @@ import attrs
 
 from pysampler.profile import Profile
 from pysampler.renderers import RendererBase
-from pysampler.renderers._html import asset, csp_hash, script_json
+from pysampler.renderers._html import asset, csp_hash, fill, script_json
 from pysampler.renderers.flamegraph._payload import flame_payload
 from pysampler.views.calltree import function_tree
 
 __all__ = ["FlamegraphRenderer", "flamegraph_html", "page_html"]
-
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 @cache
@@ -57,9 +54,7 @@ def page_html(payload: dict[str, Any]) -> str:
         "style_hash": csp_hash(style),
         "version": _generator_version(),
     }
-    # One pass, so nothing inserted is scanned for placeholders again.
-    page = asset(__name__, "flamegraph.html")
-    return _PLACEHOLDER.sub(lambda match: values[match.group(1)], page)
+    return fill(asset(__name__, "flamegraph.html"), values)
 
 
 def flamegraph_html(profile: Profile) -> str:

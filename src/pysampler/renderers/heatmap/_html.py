@@ -17,7 +17,7 @@ import time
 from pathlib import PurePosixPath
 
 from pysampler.profile import Profile
-from pysampler.renderers._html import asset, csp_hash, script_json
+from pysampler.renderers._html import asset, csp_hash, fill, script_json
 
 __all__ = [
     "INDEX_PAGE",
@@ -123,15 +123,8 @@ def profile_summary(profile: Profile, samples: int) -> str:
     return " · ".join(parts)
 
 
-def _csp(script: str) -> str:
-    return (
-        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {csp_hash(script)}"
-    )
-
-
 def page_document(title: str, body: str, *, data: object = None, body_class: str = "") -> str:
-    """A whole page: head with the inlined stylesheet, ``body``, data and script."""
+    """A whole page (``_assets/page.html``): the inlined stylesheet, ``body``, data and script."""
     # exactly the element's text, which the CSP hashes
     script = "\n" + asset(_PACKAGE, "heatmap.js")
     data_html = (
@@ -139,12 +132,15 @@ def page_document(title: str, body: str, *, data: object = None, body_class: str
         if data is None
         else f'<script type="application/json" id="heat-data">{script_json(data)}</script>\n'
     )
-    return (
-        "<!doctype html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(_csp(script))}">\n'
-        f"<title>{esc(title)}</title>\n<style>\n{asset(_PACKAGE, 'heatmap.css')}</style>\n</head>\n"
-        f'<body class="{esc(body_class)}">\n{body}\n{data_html}<script>{script}</script>\n'
-        "</body>\n</html>\n"
+    return fill(
+        asset(_PACKAGE, "page.html"),
+        {
+            "script_hash": csp_hash(script),
+            "title": esc(title),
+            "style": asset(_PACKAGE, "heatmap.css"),
+            "body_class": esc(body_class),
+            "body": body,
+            "data": data_html,
+            "script": script,
+        },
     )
