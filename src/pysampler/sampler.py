@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
+import attrs
+
 from pysampler import _procfs, errors
 from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
@@ -57,15 +59,14 @@ for _layout, _ctype in (
         raise errors.NativeVersionMismatchError(_msg)
 
 
+@attrs.frozen
 class Progress:
-    """Live figures of a running session, for progress lines."""
+    """Live figures of a running session, as of its latest delta, for progress lines."""
 
-    def __init__(self, elapsed_ns: int, taken: int, failed: int, late: int) -> None:
-        """Figures as of the latest batch."""
-        self.elapsed_ns = elapsed_ns
-        self.taken = taken
-        self.failed = failed
-        self.late = late
+    elapsed_ns: int
+    taken: int
+    failed: int
+    late: int
 
     @property
     def rate(self) -> float:

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
+
 from pysampler.errors import PySamplerError
 
 __all__ = ["Launched", "launch"]
@@ -21,16 +23,16 @@ class LaunchError(PySamplerError, OSError):
     """The program could not be started."""
 
 
+@attrs.define
 class Launched:
     """A started program, held just before its first line.
 
     Call :meth:`release` once sampling has begun.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], go_fd: int) -> None:
-        """Wrap a process waiting on ``go_fd``."""
-        self.process = process
-        self._go_fd: int | None = go_fd
+    process: subprocess.Popen[bytes]
+    _go_fd: int | None
+    """The pipe the program waits on before its first line; None once released."""
 
     @property
     def pid(self) -> int:
