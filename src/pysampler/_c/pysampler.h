@@ -1,7 +1,9 @@
 /* pysampler C core: the API the Python layer binds through cffi.
  *
- * Everything here is declared again, without preprocessor lines, in cdef.h;
- * keep the two in step (tests/native/test_abi.py checks the binding).
+ * This header is also the cdef: _ffi_build.py gives cffi these lines less
+ * the preprocessor ones, so what Python needs must be a declaration or an
+ * enum constant, never a #define (tests/native/test_build.py checks that
+ * every function declared here is bound).
  */
 #ifndef PYSAMPLER_H
 #define PYSAMPLER_H
