@@ -17,6 +17,9 @@
 #define PS_MAX_EXC_CHAIN 256
 #define PS_ERRLEN 512
 
+/* The first CPython with _Py_DebugOffsets in _PyRuntime. */
+#define PS_DEBUG_OFFSETS_MINOR 13
+
 /* ---- memory reader (mem.c) ------------------------------------------- */
 
 /* Reads len bytes at addr of the target into buf; 0 or a PS_E* code. */

@@ -626,6 +626,6 @@ int ps_apply_debug_offsets(ps_unwinder *u)
     }
     return ps_fail(u, PS_EVERSION,
                    "%s runs Python %s, whose _Py_DebugOffsets version "
-                   "pysampler does not understand (it reads CPython 3.8 to 3.15)",
-                   who, version);
+                   "pysampler does not understand (it reads CPython 3.%d to 3.%d)",
+                   who, version, PS_MIN_MINOR, PS_MAX_MINOR);
 }

@@ -167,8 +167,9 @@ static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, c
         }
         return ps_fail(u, PS_EVERSION,
                        "process %d runs Python %d.%d%s%.0d, which pysampler does not support "
-                       "(it reads CPython 3.8 to 3.15)",
-                       u->target.pid, major, minor, micro ? "." : "", micro);
+                       "(it reads CPython 3.%d to 3.%d)",
+                       u->target.pid, major, minor, micro ? "." : "", micro, PS_MIN_MINOR,
+                       PS_MAX_MINOR);
     }
     return ps_fail(u, PS_ENOTPYTHON, "process %d is not a CPython 3 process (no _PyRuntime in %s)",
                    u->target.pid, path);
@@ -336,7 +337,7 @@ int ps_setup_layout(ps_unwinder *u)
     if (table) {
         u->layout = *table;
     }
-    if (t->major == 3 && t->minor >= 13) {
+    if (t->major == 3 && t->minor >= PS_DEBUG_OFFSETS_MINOR) {
         int rc = ps_apply_debug_offsets(u);
         if (rc != PS_OK) {
             return rc;
@@ -349,8 +350,8 @@ int ps_setup_layout(ps_unwinder *u)
         }
         return ps_fail(u, PS_EVERSION,
                        "%s runs Python %d.%d.%d, which pysampler does not support "
-                       "(it reads CPython 3.8 to 3.15)",
-                       who, t->major, t->minor, t->micro);
+                       "(it reads CPython 3.%d to 3.%d)",
+                       who, t->major, t->minor, t->micro, PS_MIN_MINOR, PS_MAX_MINOR);
     }
     u->opnames = ps_opnames_for(t->major, t->minor);
     return PS_OK;
@@ -359,8 +360,8 @@ int ps_setup_layout(ps_unwinder *u)
 int32_t ps_version_support(int32_t major, int32_t minor)
 {
     int32_t how = ps_layout_for(major, minor) ? 1 : 0;
-    if (major == 3 && minor >= 13 && minor <= 15) {
-        how |= 2; /* debugoffsets.c mirrors the tables of 3.13, 3.14 and 3.15 */
+    if (major == 3 && minor >= PS_DEBUG_OFFSETS_MINOR && minor <= PS_MAX_MINOR) {
+        how |= 2; /* debugoffsets.c mirrors the table of each of these */
     }
     return how;
 }

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The CPython versions the core reads: 3.PS_MIN_MINOR to 3.PS_MAX_MINOR.
+ * tests/pythons.py and tools/gen_layouts.py read the range from here. */
+enum { PS_MIN_MINOR = 8, PS_MAX_MINOR = 15 };
+
 /* Error codes: every C entry point returns 0 or one of these. */
 enum {
     PS_OK = 0,
