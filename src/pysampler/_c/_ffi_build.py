@@ -16,6 +16,7 @@ from cffi import FFI
 HERE = Path(__file__).parent
 PROJECT = HERE.parent.parent.parent
 SOURCES = (
+    "errors.c",
     "mem.c",
     "elf.c",
     "maps.c",

@@ -169,6 +169,17 @@ void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_
 int ps_instruction_at(int major, int minor, const unsigned char *code, size_t len,
                       int32_t offset, int32_t *start, int32_t *opcode, int32_t *base_opcode);
 
+/* ---- errors (errors.c) --------------------------------------------------- */
+
+/* Record a formatted message in u and return code. */
+int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "process 123", or "the memory image" for an unwinder over one: what a
+ * message calls the target.  Written to buf, which is returned. */
+const char *ps_target_name(const ps_unwinder *u, char *buf, size_t len);
+/* "3.14.1", "3.15.0a2": the target's version as Python spells it. */
+const char *ps_version_text(const ps_target_info *t, char *buf, size_t len);
+
 /* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
 
 static inline uint64_t field_u64(const unsigned char *buf, int32_t off)
@@ -282,9 +293,6 @@ int ps_setup_layout(ps_unwinder *u);
 /* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
 int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
-/* Record a formatted message and return code. */
-int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* The scheduler state letter of a process (tid 0) or one of its threads
  * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */

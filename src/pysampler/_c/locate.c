@@ -102,9 +102,10 @@ static int refuse_build(ps_unwinder *u, const ps_elf *elf, const char *path)
         kind = "a debug (Py_DEBUG) build";
     }
     if (kind) {
-        return ps_fail(u, PS_EVERSION,
-                       "process %d runs Python %d.%d.%d as %s, which pysampler cannot read",
-                       t->pid, t->major, t->minor, t->micro, kind);
+        char who[64], version[32];
+        return ps_fail(u, PS_EVERSION, "%s runs Python %s as %s, which pysampler cannot read",
+                       ps_target_name(u, who, sizeof who),
+                       ps_version_text(t, version, sizeof version), kind);
     }
     return PS_OK;
 }
@@ -344,14 +345,12 @@ int ps_setup_layout(ps_unwinder *u)
         }
         t->debug_offsets = 1;
     } else if (!table) {
-        char who[32] = "the memory image";
-        if (t->pid > 0) {
-            snprintf(who, sizeof who, "process %d", t->pid);
-        }
+        char who[64], version[32];
         return ps_fail(u, PS_EVERSION,
-                       "%s runs Python %d.%d.%d, which pysampler does not support "
+                       "%s runs Python %s, which pysampler does not support "
                        "(it reads CPython 3.%d to 3.%d)",
-                       who, t->major, t->minor, t->micro, PS_MIN_MINOR, PS_MAX_MINOR);
+                       ps_target_name(u, who, sizeof who),
+                       ps_version_text(t, version, sizeof version), PS_MIN_MINOR, PS_MAX_MINOR);
     }
     u->opnames = ps_opnames_for(t->major, t->minor);
     return PS_OK;

@@ -502,6 +502,13 @@ static int active_dict(names_ctx *c, uint64_t *active)
     return dict_get(c, globals, "_active", HINT_ACTIVE, active);
 }
 
+static int names_failed(ps_unwinder *u, int rc)
+{
+    char who[64];
+    return ps_fail(u, rc, "%s: %s while reading threading._active",
+                   ps_target_name(u, who, sizeof who), ps_error_name(rc));
+}
+
 int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
 {
     names_ctx c;
@@ -512,8 +519,7 @@ int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
     uint64_t active;
     int rc = active_dict(&c, &active);
     if (rc != PS_OK) {
-        return ps_fail(u, rc, "process %d: %s while reading threading._active", u->target.pid,
-                       ps_error_name(rc));
+        return names_failed(u, rc);
     }
     if (!active) {
         return PS_OK;
@@ -521,8 +527,7 @@ int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
     dict_view threads;
     rc = dict_view_of(&c, active, &threads);
     if (rc != PS_OK) {
-        return ps_fail(u, rc, "process %d: %s while reading threading._active", u->target.pid,
-                       ps_error_name(rc));
+        return names_failed(u, rc);
     }
     for (uint32_t i = 0; i < threads.count && rc == PS_OK; i++) {
         uint64_t key = view_key(&threads, i), thread = view_value(&threads, i);

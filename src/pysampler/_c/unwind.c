@@ -17,35 +17,9 @@
 #define PS_PACKAGE_VERSION "0+unknown"
 #endif
 
-int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u->error, sizeof u->error, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 const char *ps_core_version(void)
 {
     return PS_PACKAGE_VERSION;
-}
-
-const char *ps_error_name(int code)
-{
-    switch (code) {
-    case PS_OK: return "ok";
-    case PS_ENOPROC: return "no such process";
-    case PS_EPERM: return "permission denied";
-    case PS_ENOTPYTHON: return "not a Python process";
-    case PS_EVERSION: return "unsupported Python version";
-    case PS_EEXITED: return "the process exited";
-    case PS_EMEMORY: return "unreadable memory";
-    case PS_ECORRUPT: return "inconsistent data";
-    case PS_ENOMEM: return "out of memory";
-    case PS_EINVAL: return "invalid argument";
-    default: return "unknown error";
-    }
 }
 
 /* ---- small readers ------------------------------------------------------ */
@@ -669,11 +643,12 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     if (rc != PS_ENOMEM && target_gone(u)) {
         rc = PS_EEXITED;
     }
+    char who[64];
+    ps_target_name(u, who, sizeof who);
     if (rc == PS_EEXITED) {
-        return ps_fail(u, rc, "process %d exited", u->target.pid);
+        return ps_fail(u, rc, "%s exited", who);
     }
-    return ps_fail(u, rc, "process %d: %s while walking its threads", u->target.pid,
-                   ps_error_name(rc));
+    return ps_fail(u, rc, "%s: %s while walking its threads", who, ps_error_name(rc));
 }
 
 /* ---- lifetime and accessors ------------------------------------------------ */
