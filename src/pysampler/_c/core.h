@@ -169,6 +169,19 @@ void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_
 int ps_instruction_at(int major, int minor, const unsigned char *code, size_t len,
                       int32_t offset, int32_t *start, int32_t *opcode, int32_t *base_opcode);
 
+/* ---- the target's process (proc.c) ----------------------------------------- */
+
+/* The scheduler state letter of a process (tid 0) or one of its threads
+ * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
+char ps_proc_state(int32_t pid, uint64_t tid);
+/* Whether u's process is gone, or a zombie: its memory is gone either way.
+ * Never for a memory image. */
+int ps_target_gone(const ps_unwinder *u);
+/* Stop every thread of the process (SIGSTOP) and wait until the kernel
+ * reports its main thread stopped; 0 when it did.  ps_thaw lets it run. */
+int ps_freeze(int32_t pid);
+void ps_thaw(int32_t pid);
+
 /* ---- errors (errors.c) --------------------------------------------------- */
 
 /* Record a formatted message in u and return code. */
@@ -294,9 +307,6 @@ int ps_setup_layout(ps_unwinder *u);
 int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
 
-/* The scheduler state letter of a process (tid 0) or one of its threads
- * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
-char ps_proc_state(int32_t pid, uint64_t tid);
 int ps_ensure_scratch(ps_unwinder *u, size_t size);
 int ps_ensure_batch(ps_unwinder *u, size_t size);
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);

@@ -241,18 +241,12 @@ static int try_file(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_fi
     return read == PS_OK && ps_plausible_pointer(head) ? FOUND : IDLE;
 }
 
-static int process_gone(int32_t pid)
-{
-    char state = ps_proc_state(pid, 0);
-    return kill(pid, 0) != 0 || state == 0 || state == 'Z' || state == 'X';
-}
-
 /* No file held a usable _PyRuntime: say why of f. */
 static int not_python(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f)
 {
     ps_elf elf;
     int rc = ps_mapped_file_open(u, m, f, &elf);
-    if (rc == PS_EEXITED || (rc != PS_OK && process_gone(m->pid))) {
+    if (rc == PS_EEXITED || (rc != PS_OK && ps_target_gone(u))) {
         return ps_fail(u, PS_EEXITED, "process %d exited", m->pid);
     }
     if (rc != PS_OK) {

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,27 +263,6 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     return rc == PS_OK ? vec_push(&s->samples, &sample) : rc;
 }
 
-/* Stop every thread of the target (SIGSTOP) and wait until the kernel
- * reports the main thread stopped; 0 when it did. */
-static int freeze(int32_t pid)
-{
-    if (kill(pid, SIGSTOP) != 0) {
-        return -1;
-    }
-    for (int tries = 0; tries < 10000; tries++) {
-        char state = ps_proc_state(pid, 0);
-        if (!state) {
-            return -1;
-        }
-        if (state == 'T' || state == 't') {
-            return 0;
-        }
-        struct timespec pause = {0, 10000};
-        nanosleep(&pause, NULL);
-    }
-    return -1;
-}
-
 /* Threads without a name yet: look them up in the target's `threading`;
  * those already sent in a batch are passed on as renames. */
 static int name_threads(ps_sampler *s, int64_t at)
@@ -369,10 +347,10 @@ static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
     }
     int rc;
     for (int attempt = 1;; attempt++) {
-        int frozen = s->config.blocking && freeze(pid) == 0;
+        int frozen = s->config.blocking && ps_freeze(pid) == 0;
         rc = ps_unwinder_snapshot(u, options);
         if (frozen) {
-            kill(pid, SIGCONT);
+            ps_thaw(pid);
         }
         /* Stopped just where it updates its stack (3.11 unmaps a data stack
          * chunk before it moves its current frame off it), a thread cannot

@@ -1,12 +1,9 @@
 /* Walking a target's interpreters, threads and frames into flat records. */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core.h"
 
@@ -270,30 +267,6 @@ static ps_thread_rec *push_thread(ps_unwinder *u)
 }
 
 /* ---- threads ---------------------------------------------------------------- */
-
-char ps_proc_state(int32_t pid, uint64_t tid)
-{
-    char path[96], buf[512];
-    if (tid) {
-        snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
-    } else {
-        snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
-    /* The command name in parentheses may hold anything: the state follows
-     * the last ')'. */
-    char *paren = strrchr(buf, ')');
-    return paren && paren[1] == ' ' ? paren[2] : 0;
-}
 
 /* Whether the thread is inside an except block: the topmost exception
  * state with an exception set, as sys.exc_info() finds it.  The first item
@@ -592,19 +565,6 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
     return PS_OK;
 }
 
-/* Gone, or a zombie: its memory is gone either way. */
-static int target_gone(ps_unwinder *u)
-{
-    if (u->target.pid <= 0) {
-        return 0; /* a memory image (image.c): nothing can exit */
-    }
-    if (kill(u->target.pid, 0) != 0) {
-        return 1;
-    }
-    char state = ps_proc_state(u->target.pid, 0);
-    return !state || state == 'Z' || state == 'X';
-}
-
 int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
 {
     const ps_layout *L = &u->layout;
@@ -640,7 +600,7 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     if (rc == PS_OK) {
         return PS_OK;
     }
-    if (rc != PS_ENOMEM && target_gone(u)) {
+    if (rc != PS_ENOMEM && ps_target_gone(u)) {
         rc = PS_EEXITED;
     }
     char who[64];

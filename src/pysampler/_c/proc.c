@@ -1,0 +1,71 @@
+/* What /proc says about a target process, and stopping it around a sample. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core.h"
+
+char ps_proc_state(int32_t pid, uint64_t tid)
+{
+    char path[96], buf[512];
+    if (tid) {
+        snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
+    } else {
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    buf[n] = '\0';
+    /* The command name in parentheses may hold anything: the state follows
+     * the last ')'. */
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+int ps_target_gone(const ps_unwinder *u)
+{
+    int32_t pid = u->target.pid;
+    if (pid <= 0) {
+        return 0; /* a memory image (image.c): nothing can exit */
+    }
+    if (kill(pid, 0) != 0) {
+        return 1;
+    }
+    char state = ps_proc_state(pid, 0);
+    return !state || state == 'Z' || state == 'X';
+}
+
+int ps_freeze(int32_t pid)
+{
+    if (kill(pid, SIGSTOP) != 0) {
+        return -1;
+    }
+    for (int tries = 0; tries < 10000; tries++) {
+        char state = ps_proc_state(pid, 0);
+        if (!state) {
+            return -1;
+        }
+        if (state == 'T' || state == 't') {
+            return 0;
+        }
+        struct timespec pause = {0, 10000};
+        nanosleep(&pause, NULL);
+    }
+    return -1;
+}
+
+void ps_thaw(int32_t pid)
+{
+    kill(pid, SIGCONT);
+}
