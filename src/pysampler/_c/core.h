@@ -116,6 +116,18 @@ typedef struct ps_strings {
  * (the old block is then untouched).  The first block holds `first`. */
 void *ps_grow(void *items, uint32_t count, uint32_t *capacity, size_t item_size, uint32_t first);
 
+/* Bytes that grow on demand and are reused, for reads of the target. */
+typedef struct ps_buffer {
+    unsigned char *p;
+    size_t size;
+} ps_buffer;
+
+/* Room for at least size bytes at b->p, keeping what it held: 0, or
+ * PS_ENOMEM with b untouched.  It grows at least twofold, so a buffer sized
+ * up read by read settles after a few. */
+int ps_buffer_reserve(ps_buffer *b, size_t size);
+void ps_buffer_free(ps_buffer *b);
+
 int ps_strings_intern(ps_strings *s, const char *text, size_t len, uint32_t *id);
 void ps_strings_free(ps_strings *s);
 
@@ -231,7 +243,7 @@ typedef struct ps_chain_link {
  * data[0] stands for address base; [lo, hi) were read (empty: lo == hi). */
 #define PS_WINDOWS 4
 typedef struct ps_window {
-    unsigned char *data;
+    ps_buffer data;
     uint64_t base, lo, hi;
     uint64_t used;           /* u->window_clock when last used */
 } ps_window;
@@ -265,8 +277,7 @@ struct ps_unwinder {
     uint32_t thread_count, thread_capacity;
     ps_frame_rec *frames;
     uint32_t frame_count, frame_capacity;
-    unsigned char *scratch;  /* one struct read at a time */
-    size_t scratch_size;
+    ps_buffer scratch;       /* one struct read at a time */
 
     char error[PS_ERRLEN];
 
@@ -275,8 +286,7 @@ struct ps_unwinder {
     ps_thread_frames chains[PS_CHAIN_CACHE];
     ps_chain_link *links;
     uint32_t link_count, link_capacity;
-    unsigned char *batch;        /* vectored reads land here */
-    size_t batch_size;
+    ps_buffer batch;             /* vectored reads land here */
     ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames (frames.c) */
     uint64_t window_clock;
     int32_t code_window_at, code_window_size;
@@ -307,8 +317,6 @@ int ps_setup_layout(ps_unwinder *u);
 int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
 
-int ps_ensure_scratch(ps_unwinder *u, size_t size);
-int ps_ensure_batch(ps_unwinder *u, size_t size);
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
 /* The cached entry of the code object at addr, read (again) in full. */
 int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out);

@@ -73,7 +73,7 @@ static int push_link(ps_unwinder *u, const ps_chain_link *link)
  * range far more than per byte (some 0.16 us a range against 10 us for
  * 180 KiB), so copying what lies between frames is cheaper than one range
  * per frame.  Frames near each other form a run; all runs are read in one
- * vectored read.  Frame i lands at u->batch + i * size. */
+ * vectored read.  Frame i lands at u->batch.p + i * size. */
 static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size)
 {
     uint64_t lo[PS_MAX_RUNS], hi[PS_MAX_RUNS];
@@ -105,19 +105,19 @@ static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t s
         at[r] = frames_at + total;
         total += (size_t)(hi[r] - lo[r]) + size;
     }
-    if (ps_ensure_batch(u, frames_at + total) != PS_OK) {
+    if (ps_buffer_reserve(&u->batch, frames_at + total) != PS_OK) {
         return 0;
     }
     ps_segment segs[PS_MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        segs[r] = (ps_segment){lo[r], u->batch + at[r], (size_t)(hi[r] - lo[r]) + size};
+        segs[r] = (ps_segment){lo[r], u->batch.p + at[r], (size_t)(hi[r] - lo[r]) + size};
     }
     if (ps_read_many(&u->reader, segs, runs) != runs) {
         return 0;
     }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = run_of[i];
-        memcpy(u->batch + (size_t)i * size, u->batch + at[r] + (addrs[i] - lo[r]), size);
+        memcpy(u->batch.p + (size_t)i * size, u->batch.p + at[r] + (addrs[i] - lo[r]), size);
     }
     return 1;
 }
@@ -137,7 +137,7 @@ static size_t frame_read_size(const ps_unwinder *u)
 }
 
 /* Read the frames at addrs[0..n), at most PS_BATCH_FRAMES, into the batch
- * buffer (frame i at u->batch + i * frame_read_size); returns how many, from
+ * buffer (frame i at u->batch.p + i * frame_read_size); returns how many, from
  * the first, were read whole. */
 static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
 {
@@ -148,12 +148,12 @@ static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
     if (read_runs(u, addrs, n, size)) {
         return n;
     }
-    if (ps_ensure_batch(u, (size_t)n * size) != PS_OK) {
+    if (ps_buffer_reserve(&u->batch, (size_t)n * size) != PS_OK) {
         return 0;
     }
     ps_segment segs[PS_BATCH_FRAMES];
     for (uint32_t i = 0; i < n; i++) {
-        segs[i] = (ps_segment){addrs[i], u->batch + (size_t)i * size, size};
+        segs[i] = (ps_segment){addrs[i], u->batch.p + (size_t)i * size, size};
     }
     int got = ps_read_many(&u->reader, segs, (int)n);
     return got > 0 ? (uint32_t)got : 0;
@@ -177,7 +177,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
         ps_window *x = &u->windows[i];
         if (addr >= x->lo && addr + size <= x->hi) {
             x->used = ++u->window_clock;
-            return x->data + (addr - x->base);
+            return x->data.p + (addr - x->base);
         }
         if (x->used < w->used) {
             w = x;
@@ -185,7 +185,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     }
     w->lo = w->hi = 0;
     w->used = ++u->window_clock;
-    if (!w->data && !(w->data = malloc(PS_WINDOW_PAGES * PS_PAGE))) {
+    if (ps_buffer_reserve(&w->data, PS_WINDOW_PAGES * PS_PAGE) != PS_OK) {
         return NULL;
     }
     uint64_t first = addr & ~(uint64_t)(PS_PAGE - 1);
@@ -217,7 +217,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     ps_segment segs[PS_WINDOW_PAGES];
     for (int i = 0; i < n; i++) {
         segs[i] = (ps_segment){w->base + (uint64_t)order[i] * PS_PAGE,
-                               w->data + (size_t)order[i] * PS_PAGE, PS_PAGE};
+                               w->data.p + (size_t)order[i] * PS_PAGE, PS_PAGE};
     }
     int got = ps_read_many(&u->reader, segs, n);
     int lo = PS_WINDOW_PAGES, hi = -1;
@@ -231,7 +231,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     }
     w->lo = w->base + (uint64_t)lo * PS_PAGE;
     w->hi = w->base + (uint64_t)(hi + 1) * PS_PAGE;
-    return w->data + (addr - w->base);
+    return w->data.p + (addr - w->base);
 }
 
 /* Whether the chain just walked ends where a thread's chain starts: an
@@ -271,7 +271,7 @@ static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
             return 0;
         }
         for (uint32_t i = 0; i < count; i++) {
-            const unsigned char *data = u->batch + (size_t)i * size;
+            const unsigned char *data = u->batch.p + (size_t)i * size;
             uint32_t at = from + i;
             uint64_t caller = at + 1 < chain->count ? chain->addrs[at + 1] : 0;
             if ((int64_t)field_u64(data, 0) <= 0 || field_u64(data, L->frame_previous) != caller ||
@@ -302,7 +302,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
         }
         const unsigned char *data = NULL;
         if (next < batch_from + batch_count && cache->addrs[next] == frame) {
-            data = u->batch + (size_t)(next - batch_from) * frame_read_size(u);
+            data = u->batch.p + (size_t)(next - batch_from) * frame_read_size(u);
             next++;
         } else {
             uint32_t k = 0;
@@ -312,21 +312,21 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
             if (k < cache->count &&
                 (batch_count = read_frames(u, cache->addrs + k, cache->count - k)) > 0) {
                 batch_from = k;
-                data = u->batch;
+                data = u->batch.p;
                 next = k + 1;
             } else if ((data = window_frame(u, frame, frame_read_size(u), !interpreter_frames)) !=
                        NULL) {
                 batch_count = 0;
             } else {
                 batch_count = 0;
-                int rc = ps_ensure_scratch(u, frame_read_size(u));
+                int rc = ps_buffer_reserve(&u->scratch, frame_read_size(u));
                 if (rc == PS_OK) {
-                    rc = ps_read(&u->reader, frame, u->scratch, frame_read_size(u));
+                    rc = ps_read(&u->reader, frame, u->scratch.p, frame_read_size(u));
                 }
                 if (rc != PS_OK) {
                     return rc;
                 }
-                data = u->scratch;
+                data = u->scratch.p;
             }
         }
         ps_chain_link link = {frame, 0, -1, 0, 0, 0, NULL};
@@ -455,7 +455,7 @@ static int resolve_codes(ps_unwinder *u)
              * allocated at its address within milliseconds is common at
              * start-up (module code runs once, then goes). */
             if (e && e->checked != u->serial) {
-                if (ps_ensure_batch(u, (size_t)(n + 1) * wsize) != PS_OK) {
+                if (ps_buffer_reserve(&u->batch, (size_t)(n + 1) * wsize) != PS_OK) {
                     return PS_ENOMEM;
                 }
                 e->checked = u->serial;
@@ -466,7 +466,7 @@ static int resolve_codes(ps_unwinder *u)
         }
         if (n == PS_BATCH_FRAMES || (!link && n > 0)) {
             for (int k = 0; k < n; k++) {
-                segs[k].buf = u->batch + (size_t)k * wsize;
+                segs[k].buf = u->batch.p + (size_t)k * wsize;
             }
             int got = ps_read_many(&u->reader, segs, n);
             for (int k = 0; k < n; k++) {
@@ -531,13 +531,13 @@ static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry 
         at = e->code_bytes + (uint64_t)L->bytes_sval;
         len = (size_t)size;
     }
-    if ((size_t)f->instr_offset >= len || ps_ensure_scratch(u, len) != PS_OK ||
-        ps_read(&u->reader, at, u->scratch, len) != PS_OK) {
+    if ((size_t)f->instr_offset >= len || ps_buffer_reserve(&u->scratch, len) != PS_OK ||
+        ps_read(&u->reader, at, u->scratch.p, len) != PS_OK) {
         return;
     }
     int32_t start, opcode, base;
-    if (ps_instruction_at(L->major, L->minor, u->scratch, len, f->instr_offset, &start, &opcode,
-                          &base) == PS_OK) {
+    if (ps_instruction_at(L->major, L->minor, u->scratch.p, len, f->instr_offset, &start,
+                          &opcode, &base) == PS_OK) {
         f->instr_offset = start;
         f->opcode = opcode;
         f->base_opcode = base;

@@ -1,4 +1,5 @@
-/* Interning tables: strings by content, code objects by address. */
+/* Growable storage and interning tables: strings by content, code objects
+ * by address. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,31 @@ void *ps_grow(void *items, uint32_t count, uint32_t *capacity, size_t item_size,
         *capacity = grown;
     }
     return block;
+}
+
+#define PS_BUFFER_FIRST 4096
+
+int ps_buffer_reserve(ps_buffer *b, size_t size)
+{
+    if (size <= b->size) {
+        return PS_OK;
+    }
+    size_t want = b->size * 2 > size ? b->size * 2 : size;
+    want = want < PS_BUFFER_FIRST ? PS_BUFFER_FIRST : want;
+    unsigned char *p = realloc(b->p, want);
+    if (!p) {
+        return PS_ENOMEM;
+    }
+    b->p = p;
+    b->size = want;
+    return PS_OK;
+}
+
+void ps_buffer_free(ps_buffer *b)
+{
+    free(b->p);
+    b->p = NULL;
+    b->size = 0;
 }
 
 static uint64_t hash_bytes(const char *p, size_t n)

@@ -39,35 +39,6 @@ static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, ui
     return ps_plausible_pointer(base) ? PS_EMEMORY : PS_ECORRUPT;
 }
 
-int ps_ensure_batch(ps_unwinder *u, size_t size)
-{
-    if (size <= u->batch_size) {
-        return PS_OK;
-    }
-    size_t want = size < 65536 ? 65536 : size;
-    unsigned char *p = realloc(u->batch, want);
-    if (!p) {
-        return PS_ENOMEM;
-    }
-    u->batch = p;
-    u->batch_size = want;
-    return PS_OK;
-}
-
-int ps_ensure_scratch(ps_unwinder *u, size_t size)
-{
-    if (size <= u->scratch_size) {
-        return PS_OK;
-    }
-    unsigned char *p = realloc(u->scratch, size);
-    if (!p) {
-        return PS_ENOMEM;
-    }
-    u->scratch = p;
-    u->scratch_size = size;
-    return PS_OK;
-}
-
 /* A str object's text as UTF-8, interned. */
 int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
 {
@@ -94,11 +65,11 @@ int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
     }
     size_t data_at = (size_t)(ascii ? L->unicode_ascii_size : L->unicode_compact_size);
     size_t raw_len = (size_t)length * kind;
-    rc = ps_ensure_scratch(u, raw_len + (size_t)length * 4 + 1);
+    rc = ps_buffer_reserve(&u->scratch, raw_len + (size_t)length * 4 + 1);
     if (rc != PS_OK) {
         return rc;
     }
-    unsigned char *raw = u->scratch;
+    unsigned char *raw = u->scratch.p;
     rc = ps_read(&u->reader, addr + data_at, raw, raw_len);
     if (rc != PS_OK) {
         return rc;
@@ -175,11 +146,11 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
     if (!ps_plausible_pointer(addr)) {
         return PS_ECORRUPT;
     }
-    int rc = ps_ensure_scratch(u, (size_t)L->code_size);
+    int rc = ps_buffer_reserve(&u->scratch, (size_t)L->code_size);
     if (rc != PS_OK) {
         return rc;
     }
-    unsigned char *buf = u->scratch;
+    unsigned char *buf = u->scratch.p;
     rc = ps_read(&u->reader, addr, buf, (size_t)L->code_size);
     if (rc != PS_OK) {
         return rc;
@@ -355,19 +326,20 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     const ps_layout *L = &u->layout;
     int rc = PS_OK;
     if (!preloaded) {
-        rc = ps_ensure_scratch(u, (size_t)L->tstate_size);
+        rc = ps_buffer_reserve(&u->scratch, (size_t)L->tstate_size);
         if (rc == PS_OK) {
-            rc = ps_read(&u->reader, tstate, u->scratch, (size_t)L->tstate_size);
+            rc = ps_read(&u->reader, tstate, u->scratch.p, (size_t)L->tstate_size);
         }
         if (rc != PS_OK) {
             return rc;
         }
     }
-    if (field_u64(u->scratch, L->tstate_interp) != interp) {
+    const unsigned char *ts = u->scratch.p;
+    if (field_u64(ts, L->tstate_interp) != interp) {
         return PS_ECORRUPT;
     }
-    *next = field_u64(u->scratch, L->tstate_next);
-    uint64_t thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    *next = field_u64(ts, L->tstate_next);
+    uint64_t thread_id = field_u64(ts, L->tstate_thread_id);
     int is_main = main_tstate ? tstate == main_tstate : thread_id == main_ident;
     if (((options & PS_SNAP_MAIN_ONLY) && !is_main) ||
         ((options & PS_SNAP_GIL_ONLY) && holder != tstate)) {
@@ -379,16 +351,16 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     }
     t->interpreter_id = interp_id;
     t->tstate = tstate;
-    t->thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    t->thread_id = field_u64(ts, L->tstate_thread_id);
     t->native_id = L->tstate_native_thread_id != PS_ABSENT
-                       ? field_u64(u->scratch, L->tstate_native_thread_id)
+                       ? field_u64(ts, L->tstate_native_thread_id)
                        : native_id_of(u, t->thread_id, main_ident);
     /* What the thread state points at, in one read: the current frame
      * (3.11-3.12 keep it in a _PyCFrame) and the topmost exception state. */
-    uint64_t frame = L->tstate_frame != PS_ABSENT ? field_u64(u->scratch, L->tstate_frame) : 0;
-    uint64_t cframe = L->tstate_cframe != PS_ABSENT ? field_u64(u->scratch, L->tstate_cframe) : 0;
+    uint64_t frame = L->tstate_frame != PS_ABSENT ? field_u64(ts, L->tstate_frame) : 0;
+    uint64_t cframe = L->tstate_cframe != PS_ABSENT ? field_u64(ts, L->tstate_cframe) : 0;
     uint64_t exc_info =
-        L->tstate_exc_info != PS_ABSENT ? field_u64(u->scratch, L->tstate_exc_info) : 0;
+        L->tstate_exc_info != PS_ABSENT ? field_u64(ts, L->tstate_exc_info) : 0;
     uint64_t exc_value = 0, exc_previous = 0;
     ps_segment segs[3];
     int n = 0;
@@ -495,9 +467,10 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
         segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, &v->collecting, 4};
     }
     int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) &&
-                    u->last_main_tstate && ps_ensure_scratch(u, (size_t)L->tstate_size) == PS_OK;
+                    u->last_main_tstate &&
+                    ps_buffer_reserve(&u->scratch, (size_t)L->tstate_size) == PS_OK;
     if (speculate) {
-        segs[n++] = (ps_segment){u->last_main_tstate, u->scratch, (size_t)L->tstate_size};
+        segs[n++] = (ps_segment){u->last_main_tstate, u->scratch.p, (size_t)L->tstate_size};
     }
     int got = ps_read_many(&u->reader, segs, n);
     if (got < fields) {
@@ -641,10 +614,10 @@ void ps_unwinder_free(ps_unwinder *u)
     ps_code_cache_free(&u->codes);
     free(u->threads);
     free(u->frames);
-    free(u->scratch);
-    free(u->batch);
+    ps_buffer_free(&u->scratch);
+    ps_buffer_free(&u->batch);
     for (int i = 0; i < PS_WINDOWS; i++) {
-        free(u->windows[i].data);
+        ps_buffer_free(&u->windows[i].data);
     }
     free(u->links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
