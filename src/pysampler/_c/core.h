@@ -101,15 +101,7 @@ void ps_mapped_files_free(ps_mapped_files *m);
 int ps_mapped_file_open(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f,
                         ps_elf *elf);
 
-/* ---- growable arrays and interning (intern.c) -------------------------- */
-
-typedef struct ps_strings {
-    char **text;
-    size_t *length;
-    uint32_t count, capacity;
-    uint32_t *slots;          /* open addressing: id + 1, 0 empty */
-    uint32_t slot_count;
-} ps_strings;
+/* ---- growable storage and interning (intern.c) -------------------------- */
 
 /* `items` (count used, *capacity allocated, of item_size bytes each) with
  * room for one more: the same or a grown block, or NULL when out of memory
@@ -128,15 +120,73 @@ typedef struct ps_buffer {
 int ps_buffer_reserve(ps_buffer *b, size_t size);
 void ps_buffer_free(ps_buffer *b);
 
+/* A growable array of items of one size; pushing may move them. */
+typedef struct ps_vec {
+    void *items;
+    uint32_t count, capacity;
+    size_t item_size;
+} ps_vec;
+
+void ps_vec_init(ps_vec *v, size_t item_size);
+int ps_vec_push(ps_vec *v, const void *item);
+void ps_vec_free(ps_vec *v);
+
+static inline void *ps_vec_at(const ps_vec *v, uint32_t i)
+{
+    return (char *)v->items + (size_t)i * v->item_size;
+}
+
+typedef uint64_t (*ps_hash_fn)(const void *item);
+typedef int (*ps_same_fn)(const void *a, const void *b);
+
+/* Distinct items, each with an id that stays its index in `items`: an
+ * open-addressing index over a vec, by the hash and equality given. */
+typedef struct ps_interner {
+    ps_vec items;
+    uint32_t *slots;          /* id + 1, 0 empty */
+    uint32_t slot_count;
+    ps_hash_fn hash;
+    ps_same_fn same;
+} ps_interner;
+
+void ps_interner_init(ps_interner *t, size_t item_size, ps_hash_fn hash, ps_same_fn same);
+/* The id of item, which is copied in when new: 0 or PS_ENOMEM. */
+int ps_intern(ps_interner *t, const void *item, uint32_t *id);
+/* 1, with *id, when an item equal to item is in t; else 0.  Never adds. */
+int ps_interner_find(const ps_interner *t, const void *item, uint32_t *id);
+void ps_interner_free(ps_interner *t);
+
+/* An interned string: a NUL-terminated copy and its length. */
+typedef struct ps_string {
+    char *text;
+    size_t length;
+} ps_string;
+
+/* Strings by content. */
+typedef struct ps_strings {
+    ps_interner table;        /* of ps_string */
+} ps_strings;
+
+void ps_strings_init(ps_strings *s);
 int ps_strings_intern(ps_strings *s, const char *text, size_t len, uint32_t *id);
 void ps_strings_free(ps_strings *s);
 
+static inline uint32_t ps_strings_count(const ps_strings *s)
+{
+    return s->table.items.count;
+}
+
+static inline const ps_string *ps_strings_at(const ps_strings *s, uint32_t id)
+{
+    return ps_vec_at(&s->table.items, id);
+}
+
 /* A code object as last read, keyed by its address in the target. */
 typedef struct ps_code_entry {
-    uint64_t address;
+    uint64_t address;         /* first: the cache looks entries up by it */
     uint64_t filename_ptr, qualname_ptr, linetable_ptr;
     int32_t firstlineno;
-    uint32_t code_id;
+    uint32_t code_id;         /* UINT32_MAX until read in full */
     uint64_t code_bytes;      /* 3.8-3.10: the co_code bytes object */
     uint32_t code_units;      /* 3.11+: length of co_code_adaptive in code units */
     unsigned char *linetable;
@@ -147,17 +197,27 @@ typedef struct ps_code_entry {
 } ps_code_entry;
 
 typedef struct ps_code_cache {
-    ps_code_entry *entries;   /* open addressing by address */
-    uint32_t slot_count, used;
-    ps_code_rec *records;     /* by code_id */
-    uint32_t record_count, record_capacity;
+    ps_interner entries;      /* of ps_code_entry, by address; adding one may move the others */
+    ps_vec records;           /* of ps_code_rec, by code_id */
 } ps_code_cache;
 
-ps_code_entry *ps_code_cache_slot(ps_code_cache *c, uint64_t address);
-/* The entry for address, or NULL; never adds one. */
-ps_code_entry *ps_code_cache_find(const ps_code_cache *c, uint64_t address);
+/* Entries are known by index, which stays theirs: adding one may move them. */
+#define PS_NO_CODE_ENTRY UINT32_MAX
+
+void ps_code_cache_init(ps_code_cache *c);
+/* The index of the entry for address, added (not yet read) when new: 0 or
+ * PS_ENOMEM. */
+int ps_code_cache_slot(ps_code_cache *c, uint64_t address, uint32_t *index);
+/* The index of the entry for address once read in full, or
+ * PS_NO_CODE_ENTRY; never adds one. */
+uint32_t ps_code_cache_find(const ps_code_cache *c, uint64_t address);
 int ps_code_cache_add_record(ps_code_cache *c, const ps_code_rec *rec, uint32_t *id);
 void ps_code_cache_free(ps_code_cache *c);
+
+static inline ps_code_entry *ps_code_cache_entry(const ps_code_cache *c, uint32_t index)
+{
+    return ps_vec_at(&c->entries.items, index);
+}
 
 /* ---- line tables (linetable.c) ---------------------------------------- */
 
@@ -236,7 +296,7 @@ typedef struct ps_chain_link {
                                 instruction, in bytes, checked once the code is known */
     int32_t shim;            /* a frame with no Python code of its own */
     int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
-    ps_code_entry *entry;
+    uint32_t entry;          /* its code's ps_code_cache index, PS_NO_CODE_ENTRY none */
 } ps_chain_link;
 
 /* Pages of the target read in one go around a frame no prediction held:
@@ -305,6 +365,9 @@ struct ps_unwinder {
                                 "_active", "_name"; 0 unknown */
 };
 
+/* A new unwinder with nothing located yet; NULL when out of memory. */
+ps_unwinder *ps_unwinder_alloc(void);
+
 /* Fill target, layout and addresses for pid. */
 int ps_locate(ps_unwinder *u, int32_t pid);
 
@@ -318,8 +381,8 @@ int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
-/* The cached entry of the code object at addr, read (again) in full. */
-int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out);
+/* The cache index of the code object at addr, read (again) in full. */
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index);
 /* Walk a thread's frames from its current one, appending frame records. */
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options);
 

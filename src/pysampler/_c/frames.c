@@ -329,7 +329,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
                 data = u->scratch.p;
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, 0, 0, NULL};
+        ps_chain_link link = {frame, 0, -1, 0, 0, 0, PS_NO_CODE_ENTRY};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -439,18 +439,20 @@ static void code_window(ps_unwinder *u)
 static int resolve_codes(ps_unwinder *u)
 {
     const ps_layout *L = &u->layout;
+    ps_code_cache *codes = &u->codes;
     if (u->code_window_size == 0) {
         code_window(u);
     }
     size_t wsize = (size_t)u->code_window_size;
     ps_segment segs[PS_BATCH_FRAMES];
-    ps_code_entry *pending[PS_BATCH_FRAMES];
+    uint32_t pending[PS_BATCH_FRAMES];
     int n = 0;
     for (uint32_t i = 0; i <= u->link_count; i++) {
         ps_chain_link *link = i < u->link_count ? &u->links[i] : NULL;
-        ps_code_entry *e = NULL;
         if (link && !link->shim) {
-            e = ps_code_cache_find(&u->codes, link->code);
+            link->entry = ps_code_cache_find(codes, link->code);
+            ps_code_entry *e =
+                link->entry != PS_NO_CODE_ENTRY ? ps_code_cache_entry(codes, link->entry) : NULL;
             /* Checked every snapshot: a code object freed and another
              * allocated at its address within milliseconds is common at
              * start-up (module code runs once, then goes). */
@@ -461,7 +463,7 @@ static int resolve_codes(ps_unwinder *u)
                 e->checked = u->serial;
                 segs[n].addr = link->code + (uint64_t)u->code_window_at;
                 segs[n].len = wsize;
-                pending[n++] = e;
+                pending[n++] = link->entry;
             }
         }
         if (n == PS_BATCH_FRAMES || (!link && n > 0)) {
@@ -470,15 +472,14 @@ static int resolve_codes(ps_unwinder *u)
             }
             int got = ps_read_many(&u->reader, segs, n);
             for (int k = 0; k < n; k++) {
-                if (k >= got || !entry_still_valid(u, pending[k], segs[k].buf)) {
-                    pending[k]->checked = 0; /* read in full below */
+                ps_code_entry *e = ps_code_cache_entry(codes, pending[k]);
+                if (k >= got || !entry_still_valid(u, e, segs[k].buf)) {
+                    e->checked = 0; /* read in full below */
                 }
             }
             n = 0;
         }
     }
-    /* Full reads may grow the cache and move its entries: look the entries
-     * up only once every read is done. */
     int failed = PS_OK;
     uint32_t usable = u->link_count;
     for (uint32_t i = 0; i < u->link_count; i++) {
@@ -486,28 +487,28 @@ static int resolve_codes(ps_unwinder *u)
         if (link->shim) {
             continue;
         }
-        ps_code_entry *e = ps_code_cache_find(&u->codes, link->code);
-        if (!e || e->checked != u->serial) {
-            int rc = ps_code_entry_read(u, link->code, &e);
+        if (link->entry == PS_NO_CODE_ENTRY) {
+            link->entry = ps_code_cache_find(codes, link->code); /* read for a link before? */
+        }
+        if (link->entry == PS_NO_CODE_ENTRY ||
+            ps_code_cache_entry(codes, link->entry)->checked != u->serial) {
+            int rc = ps_code_entry_read(u, link->code, &link->entry);
             if (rc != PS_OK) {
                 failed = rc;
                 usable = i;
                 break;
             }
-            e->checked = u->serial;
+            ps_code_cache_entry(codes, link->entry)->checked = u->serial;
         }
-    }
-    u->link_count = usable;
-    for (uint32_t i = 0; i < u->link_count; i++) {
-        ps_chain_link *link = &u->links[i];
-        link->entry = link->shim ? NULL : ps_code_cache_find(&u->codes, link->code);
         /* 3.11-3.12 start a frame one code unit before its first instruction. */
-        if (link->entry && L->code_adaptive != PS_ABSENT &&
-            (link->instr_delta < -2 || link->instr_delta > (int64_t)link->entry->code_units * 2)) {
+        uint32_t code_units = ps_code_cache_entry(codes, link->entry)->code_units;
+        if (L->code_adaptive != PS_ABSENT &&
+            (link->instr_delta < -2 || link->instr_delta > (int64_t)code_units * 2)) {
             u->link_count = i;
             return PS_ECORRUPT; /* the frame changed code while it was read */
         }
     }
+    u->link_count = usable;
     return failed;
 }
 
@@ -580,7 +581,7 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
             }
             continue;
         }
-        ps_code_entry *e = link->entry;
+        ps_code_entry *e = ps_code_cache_entry(&u->codes, link->entry);
         ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, link->offset, -1, -1};
         /* Callers sit at the same call site sample after sample: remember
          * the last lookup of each code object. */

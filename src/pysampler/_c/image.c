@@ -121,12 +121,11 @@ int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
                            char *errbuf, size_t errlen)
 {
     *out = NULL;
-    ps_unwinder *u = calloc(1, sizeof *u);
+    ps_unwinder *u = ps_unwinder_alloc();
     if (!u) {
         snprintf(errbuf, errlen, "out of memory");
         return PS_ENOMEM;
     }
-    u->pthread_tid_at = -1;
     int rc = ps_reader_for_image(&u->reader, segments, count);
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s",

@@ -140,7 +140,7 @@ static int read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t
 
 /* The cached entry for the code object at addr, read again when its
  * identifying fields changed (the address was reused for another code). */
-int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index)
 {
     const ps_layout *L = &u->layout;
     if (!ps_plausible_pointer(addr)) {
@@ -168,13 +168,13 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
         return PS_ECORRUPT;
     }
 
-    ps_code_entry *e = ps_code_cache_slot(&u->codes, addr);
-    if (!e) {
-        return PS_ENOMEM;
+    rc = ps_code_cache_slot(&u->codes, addr, index);
+    if (rc != PS_OK) {
+        return rc;
     }
+    ps_code_entry *e = ps_code_cache_entry(&u->codes, *index);
     if (e->code_id != UINT32_MAX && e->filename_ptr == filename && e->qualname_ptr == qualname &&
         e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
-        *out = e;
         return PS_OK;
     }
     ps_code_rec rec = {0, 0, firstlineno};
@@ -206,7 +206,6 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
     e->linetable_len = table_len;
     e->memo_offset = -2;
     e->code_id = id;
-    *out = e;
     return PS_OK;
 }
 
@@ -586,15 +585,25 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
 
 /* ---- lifetime and accessors ------------------------------------------------ */
 
+ps_unwinder *ps_unwinder_alloc(void)
+{
+    ps_unwinder *u = calloc(1, sizeof *u);
+    if (u) {
+        ps_strings_init(&u->strings);
+        ps_code_cache_init(&u->codes);
+        u->pthread_tid_at = -1;
+    }
+    return u;
+}
+
 int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
-    ps_unwinder *u = calloc(1, sizeof *u);
+    ps_unwinder *u = ps_unwinder_alloc();
     if (!u) {
         snprintf(errbuf, errlen, "out of memory");
         return PS_ENOMEM;
     }
-    u->pthread_tid_at = -1;
     int rc = ps_locate(u, pid);
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s", u->error);
@@ -634,22 +643,23 @@ const ps_target_info *ps_unwinder_target(const ps_unwinder *u) { return &u->targ
 uint32_t ps_unwinder_thread_count(const ps_unwinder *u) { return u->thread_count; }
 const ps_thread_rec *ps_unwinder_threads(const ps_unwinder *u) { return u->threads; }
 const ps_frame_rec *ps_unwinder_frames(const ps_unwinder *u) { return u->frames; }
-uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.record_count; }
+uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.records.count; }
 const char *ps_unwinder_error(const ps_unwinder *u) { return u->error; }
 
 const ps_code_rec *ps_unwinder_code(const ps_unwinder *u, uint32_t code_id)
 {
-    return code_id < u->codes.record_count ? &u->codes.records[code_id] : NULL;
+    return code_id < u->codes.records.count ? ps_vec_at(&u->codes.records, code_id) : NULL;
 }
 
 const char *ps_unwinder_string(const ps_unwinder *u, uint32_t string_id, size_t *length)
 {
-    if (string_id >= u->strings.count) {
+    if (string_id >= ps_strings_count(&u->strings)) {
         *length = 0;
         return NULL;
     }
-    *length = u->strings.length[string_id];
-    return u->strings.text[string_id];
+    const ps_string *s = ps_strings_at(&u->strings, string_id);
+    *length = s->length;
+    return s->text;
 }
 
 const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode)
