@@ -24,6 +24,7 @@ SOURCES = (
     "locate.c",
     "debugoffsets.c",
     "image.c",
+    "objects.c",
     "linetable.c",
     "intern.c",
     "unwind.c",

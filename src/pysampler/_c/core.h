@@ -241,6 +241,67 @@ void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_
 int ps_instruction_at(int major, int minor, const unsigned char *code, size_t len,
                       int32_t offset, int32_t *start, int32_t *opcode, int32_t *base_opcode);
 
+/* ---- objects in the target (objects.c) -------------------------------------- */
+
+/* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
+int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
+/* A bytes object's contents (PS_MAX_LINETABLE bytes at most), malloc'd. */
+int ps_read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t *len);
+/* The cache index of the code object at addr, read (again) in full. */
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index);
+
+/* What one round of reads knows of the types it met.  A type's memory may
+ * be another type's later, so nothing is kept from one round to the next. */
+#define PS_TYPE_CACHE 16
+typedef struct ps_type_info {
+    uint64_t address;
+    uint64_t flags;
+    int64_t basicsize;
+    int64_t dictoffset;
+} ps_type_info;
+
+typedef struct ps_objects {
+    ps_unwinder *u;
+    ps_type_info types[PS_TYPE_CACHE];
+    uint32_t type_count;
+} ps_objects;
+
+/* A str key found in a dict before: tried first, its text compared once a
+ * round (`checked`), since its object may have been freed and reused. */
+typedef struct ps_key_hint {
+    uint64_t key;             /* the key object's address, 0 unknown */
+    int checked;
+} ps_key_hint;
+
+/* The entries of a dict keys object, with the values of a split table. */
+typedef struct ps_dict_view {
+    unsigned char *entries;
+    uint64_t *values;         /* split tables; NULL for combined ones */
+    uint32_t count;
+    uint32_t entry_size, key_at, value_at;
+} ps_dict_view;
+
+/* Start a round of reads of u's target. */
+void ps_objects_begin(ps_objects *o, ps_unwinder *u);
+/* Whether the layout has every field the readers below use (a layout built
+ * from _Py_DebugOffsets alone may lack some), each inside what is read. */
+int ps_objects_readable(const ps_layout *L);
+/* Whether obj's type has the given Py_TPFLAGS_* bit. */
+int ps_has_type_flag(ps_objects *o, uint64_t obj, int32_t flag);
+/* An int's value, when it fits in 64 unsigned bits (a thread ident). */
+int ps_read_int(ps_objects *o, uint64_t addr, uint64_t *out);
+/* The entries of the dict object at dict; ps_dict_view_free them. */
+int ps_dict_view_of(ps_objects *o, uint64_t dict, ps_dict_view *v);
+uint64_t ps_dict_key(const ps_dict_view *v, uint32_t i);
+uint64_t ps_dict_value(const ps_dict_view *v, uint32_t i);
+void ps_dict_view_free(ps_dict_view *v);
+/* The value of the str key `name` in the dict object at dict, 0 absent. */
+int ps_dict_get(ps_objects *o, uint64_t dict, const char *name, ps_key_hint *hint,
+                uint64_t *value);
+/* An instance attribute of obj, looked up only in its own attributes. */
+int ps_instance_attr(ps_objects *o, uint64_t obj, const char *name, ps_key_hint *hint,
+                     uint64_t *value);
+
 /* ---- the target's process (proc.c) ----------------------------------------- */
 
 /* The scheduler state letter of a process (tid 0) or one of its threads
@@ -361,8 +422,8 @@ struct ps_unwinder {
     /* Python thread names (threadnames.c), sorted by thread_id. */
     ps_thread_name *names;
     uint32_t name_count, name_capacity;
-    uint64_t name_hints[3];  /* str keys found last time: "threading",
-                                "_active", "_name"; 0 unknown */
+    ps_key_hint name_hints[3]; /* str keys found last time: "threading",
+                                  "_active", "_name" */
 };
 
 /* A new unwinder with nothing located yet; NULL when out of memory. */
@@ -376,13 +437,9 @@ int ps_locate(ps_unwinder *u, int32_t pid);
  * does once it has found _PyRuntime. */
 int ps_setup_layout(ps_unwinder *u);
 
-/* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
-int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
-/* The cache index of the code object at addr, read (again) in full. */
-int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index);
 /* Walk a thread's frames from its current one, appending frame records. */
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options);
 
