@@ -307,6 +307,9 @@ int ps_instance_attr(ps_objects *o, uint64_t obj, const char *name, ps_key_hint 
 /* The scheduler state letter of a process (tid 0) or one of its threads
  * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
 char ps_proc_state(int32_t pid, uint64_t tid);
+/* The kernel's name of a thread (/proc/PID/task/TID/comm, at most 15
+ * bytes), trimmed, in buf; its length, 0 when unknown.  Not NUL-terminated. */
+size_t ps_thread_comm(int32_t pid, uint64_t tid, char *buf, size_t len);
 /* Whether u's process is gone, or a zombie: its memory is gone either way.
  * Never for a memory image. */
 int ps_target_gone(const ps_unwinder *u);
@@ -428,6 +431,17 @@ struct ps_unwinder {
 
 /* A new unwinder with nothing located yet; NULL when out of memory. */
 ps_unwinder *ps_unwinder_alloc(void);
+
+/* How a thread got its display name (threadnames.c). */
+enum { PS_NAMED_NOT = 0, PS_NAMED_BY_THREADING, PS_NAMED_MAIN, PS_NAMED_BY_KERNEL };
+
+/* The one rule for the name a thread is shown by, for snapshots and
+ * sampling alike: its threading.Thread.name as ps_unwinder_thread_names
+ * last read it, else "MainThread" for an interpreter's main thread, else
+ * the kernel's name (read now).  The name as a string id in *string_id;
+ * returns how it was named. */
+int ps_thread_display_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id, int is_main,
+                           uint32_t *string_id);
 
 /* Fill target, layout and addresses for pid. */
 int ps_locate(ps_unwinder *u, int32_t pid);

@@ -1,6 +1,7 @@
 /* What /proc says about a target process, and stopping it around a sample. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <ctype.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +32,30 @@ char ps_proc_state(int32_t pid, uint64_t tid)
      * the last ')'. */
     char *paren = strrchr(buf, ')');
     return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+size_t ps_thread_comm(int32_t pid, uint64_t tid, char *buf, size_t len)
+{
+    if (pid <= 0 || !tid || len == 0) {
+        return 0;
+    }
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%d/task/%llu/comm", pid, (unsigned long long)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return 0;
+    }
+    ssize_t n = read(fd, buf, len);
+    close(fd);
+    size_t start = 0, end = n > 0 ? (size_t)n : 0;
+    while (end > start && isspace((unsigned char)buf[end - 1])) {
+        end--;
+    }
+    while (start < end && isspace((unsigned char)buf[start])) {
+        start++;
+    }
+    memmove(buf, buf + start, end - start);
+    return end - start;
 }
 
 int ps_target_gone(const ps_unwinder *u)

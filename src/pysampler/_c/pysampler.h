@@ -140,9 +140,14 @@ const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode);
  * code when the module could not be read: then no thread has a name.
  * A few dozen small reads: meant for once per snapshot, not per sample. */
 int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count);
-/* The name ps_unwinder_thread_names last found for thread_id (the ident,
- * threading.get_ident()) as a ps_unwinder_string id; PS_EINVAL if none. */
-int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id);
+/* The name a thread is shown by, as a ps_unwinder_string id, by the rule
+ * the sampler names threads with too: the threading name
+ * ps_unwinder_thread_names last found for thread_id (the ident,
+ * threading.get_ident()); else "MainThread" when status has
+ * PS_THREAD_MAIN, as threading would call it; else the kernel's name for
+ * native_id (/proc/PID/task/TID/comm, read now).  PS_EINVAL if none. */
+int ps_unwinder_thread_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id,
+                            uint32_t status, uint32_t *string_id);
 
 const char *ps_unwinder_error(const ps_unwinder *u);
 const char *ps_error_name(int code);
@@ -199,7 +204,8 @@ typedef struct ps_thread_entry {
     uint64_t thread_id;
     uint64_t native_id;
     int64_t interpreter_id;
-    int64_t name_id;          /* threading name as a string id, -1 unknown */
+    int64_t name_id;          /* display name (ps_unwinder_thread_name's rule) as a
+                                 string id, -1 unknown */
 } ps_thread_entry;
 
 typedef struct ps_frame_entry {

@@ -58,6 +58,13 @@ static int same_thread(const void *a, const void *b)
            x->interpreter_id == y->interpreter_id;
 }
 
+/* How far a thread entry's name is known.  A kernel name is provisional: a
+ * thread is seen before threading lists it. */
+typedef struct thread_naming {
+    uint8_t main;             /* the interpreter's main thread */
+    uint8_t settled;          /* named by threading, or MainThread: never looked up again */
+} thread_naming;
+
 /* A thread entry already sent whose name became known later. */
 typedef struct thread_rename {
     uint32_t thread;
@@ -90,8 +97,8 @@ struct ps_sampler {
     ps_interner threads, frames, nodes; /* of ps_thread_entry, ps_frame_entry, ps_stack_node */
     ps_vec last_stacks;       /* last_stack per thread entry */
     ps_vec renames;           /* thread_rename: names learnt after a thread was sent */
-    ps_vec thread_main;       /* uint8_t per thread entry: the interpreter's main thread */
-    int64_t next_naming_ns;   /* when to look again for unnamed threads' names */
+    ps_vec namings;           /* thread_naming per thread entry */
+    int64_t next_naming_ns;   /* when to look again for unsettled threads' names */
     int64_t naming_every_ns;  /* doubles while nothing new is learnt */
     uint32_t threads_sent, frames_sent, nodes_sent, codes_sent, strings_sent;
 };
@@ -126,9 +133,10 @@ static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
     }
 }
 
-/* Unnamed threads are looked up at the end of the snapshot that first saw
- * them (one read of threading's table for all of them), then again every
- * so often: the main thread is sampled before `threading` exists. */
+/* New threads are named at the end of the snapshot that first saw them
+ * (one read of threading's table for all of them); those threading did
+ * not know yet are looked up again every so often: the main thread is
+ * sampled before `threading` exists, a new thread before threading lists it. */
 #define NAMING_FIRST_NS 250000000LL
 #define NAMING_MOST_NS 8000000000LL
 
@@ -146,8 +154,8 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     if (rc == PS_OK && s->threads.items.count > known) {
         s->next_naming_ns = 0; /* name it at the end of this snapshot */
         s->naming_every_ns = NAMING_FIRST_NS;
-        uint8_t main = (t->status & PS_THREAD_MAIN) != 0;
-        rc = ps_vec_push(&s->thread_main, &main);
+        thread_naming naming = {(t->status & PS_THREAD_MAIN) != 0, 0};
+        rc = ps_vec_push(&s->namings, &naming);
     }
     while (rc == PS_OK && s->last_stacks.count < s->threads.items.count) {
         last_stack empty = {NULL, NULL, 0, 0};
@@ -192,7 +200,7 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     return rc == PS_OK ? ps_vec_push(&s->samples, &sample) : rc;
 }
 
-/* Threads without a name yet: look them up in the target's `threading`;
+/* Threads whose name is not settled: named by ps_thread_display_name;
  * those already sent in a batch are passed on as renames. */
 static int name_threads(ps_sampler *s, int64_t at)
 {
@@ -203,27 +211,30 @@ static int name_threads(ps_sampler *s, int64_t at)
         s->naming_every_ns = NAMING_FIRST_NS;
     }
     s->next_naming_ns = at + s->naming_every_ns;
-    int looked = 0, learnt = 0;
+    int looked = 0, settled = 0;
     for (uint32_t i = 0; i < s->threads.items.count; i++) {
-        ps_thread_entry *entry = ps_vec_at(&s->threads.items, i);
-        if (entry->name_id >= 0) {
+        thread_naming *naming = ps_vec_at(&s->namings, i);
+        if (naming->settled) {
             continue;
         }
-        uint32_t count = 0, string_id;
-        if (!looked && ps_unwinder_thread_names(s->u, &count) != PS_OK) {
-            return PS_OK;
+        if (!looked) {
+            uint32_t count; /* on failure no thread has a threading name */
+            ps_unwinder_thread_names(s->u, &count);
+            looked = 1;
         }
-        looked = 1;
-        if (ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) != PS_OK) {
-            /* A program that never imported threading: its main thread is
-             * still the one threading would call MainThread. */
-            if (!*(uint8_t *)ps_vec_at(&s->thread_main, i) ||
-                ps_strings_intern(&s->u->strings, "MainThread", 10, &string_id) != PS_OK) {
-                continue;
-            }
+        ps_thread_entry *entry = ps_vec_at(&s->threads.items, i);
+        uint32_t string_id;
+        int named = ps_thread_display_name(s->u, entry->thread_id, entry->native_id, naming->main,
+                                           &string_id);
+        if (named == PS_NAMED_NOT) {
+            continue;
+        }
+        naming->settled = named != PS_NAMED_BY_KERNEL;
+        settled |= naming->settled;
+        if (entry->name_id == (int64_t)string_id) {
+            continue; /* the kernel's name again, or threading's is the same */
         }
         entry->name_id = string_id;
-        learnt = 1;
         if (i < s->threads_sent) {
             thread_rename rename = {i, string_id};
             int rc = ps_vec_push(&s->renames, &rename);
@@ -232,7 +243,7 @@ static int name_threads(ps_sampler *s, int64_t at)
             }
         }
     }
-    if (looked && !learnt && s->naming_every_ns < NAMING_MOST_NS) {
+    if (looked && !settled && s->naming_every_ns < NAMING_MOST_NS) {
         s->naming_every_ns *= 2; /* threads threading does not know: look less often */
     }
     return PS_OK;
@@ -384,7 +395,7 @@ int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler
     ps_interner_init(&s->nodes, sizeof(ps_stack_node), hash_node, same_node);
     ps_vec_init(&s->last_stacks, sizeof(last_stack));
     ps_vec_init(&s->renames, sizeof(thread_rename));
-    ps_vec_init(&s->thread_main, sizeof(uint8_t));
+    ps_vec_init(&s->namings, sizeof(thread_naming));
     ps_stack_node empty = {0, UINT32_MAX};
     uint32_t empty_id;
     if (ps_intern(&s->nodes, &empty, &empty_id) != PS_OK) {
@@ -449,7 +460,7 @@ void ps_sampler_free(ps_sampler *s)
     }
     ps_vec_free(&s->last_stacks);
     ps_vec_free(&s->renames);
-    ps_vec_free(&s->thread_main);
+    ps_vec_free(&s->namings);
     free(s);
 }
 

@@ -127,7 +127,8 @@ int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
     return PS_OK;
 }
 
-int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id)
+/* The threading name ps_unwinder_thread_names last found for thread_id. */
+static int threading_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id)
 {
     uint32_t lo = 0, hi = u->name_count;
     while (lo < hi) {
@@ -140,7 +141,36 @@ int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *
     }
     if (lo < u->name_count && u->names[lo].thread_id == thread_id) {
         *string_id = u->names[lo].string_id;
-        return PS_OK;
+        return 1;
     }
-    return PS_EINVAL;
+    return 0;
+}
+
+int ps_thread_display_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id, int is_main,
+                           uint32_t *string_id)
+{
+    if (threading_name(u, thread_id, string_id)) {
+        return PS_NAMED_BY_THREADING;
+    }
+    /* A program that never imported threading: its main thread is still the
+     * one threading would call MainThread. */
+    if (is_main) {
+        return ps_strings_intern(&u->strings, "MainThread", 10, string_id) == PS_OK
+                   ? PS_NAMED_MAIN
+                   : PS_NAMED_NOT;
+    }
+    char comm[64];
+    size_t len = ps_thread_comm(u->target.pid, native_id, comm, sizeof comm);
+    if (len && ps_strings_intern(&u->strings, comm, len, string_id) == PS_OK) {
+        return PS_NAMED_BY_KERNEL;
+    }
+    return PS_NAMED_NOT;
+}
+
+int ps_unwinder_thread_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id,
+                            uint32_t status, uint32_t *string_id)
+{
+    int named = ps_thread_display_name(u, thread_id, native_id, (status & PS_THREAD_MAIN) != 0,
+                                       string_id);
+    return named != PS_NAMED_NOT ? PS_OK : PS_EINVAL;
 }
