@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from pysampler import _procfs, errors
+from pysampler import errors
 from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
 from pysampler._native import ffi, lib, raise_for, text
@@ -171,7 +171,7 @@ class Sampler:
         target = self._unwinder.target
         info = SessionInfo(
             pid=self.pid,
-            command_line=tuple(_procfs.command_line(self.pid)),
+            command_line=target.command_line,
             python_version=target.python_version,
             interval_ns=self.interval_ns,
             mode=self.mode,

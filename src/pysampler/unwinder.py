@@ -79,7 +79,14 @@ class Unwinder:
             binary=text(info.binary),
             runtime_address=int(info.runtime_address),
             debug_offsets=bool(info.debug_offsets),
+            command_line=self._command_line(),
         )
+
+    def _command_line(self) -> tuple[str, ...]:
+        length = ffi.new("size_t *")
+        pointer = lib.ps_unwinder_cmdline(self._handle, length)
+        raw = bytes(ffi.buffer(pointer, length[0]))
+        return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
 
     @property
     def native_handle(self) -> Any:

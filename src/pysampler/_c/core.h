@@ -310,6 +310,9 @@ char ps_proc_state(int32_t pid, uint64_t tid);
 /* The kernel's name of a thread (/proc/PID/task/TID/comm, at most 15
  * bytes), trimmed, in buf; its length, 0 when unknown.  Not NUL-terminated. */
 size_t ps_thread_comm(int32_t pid, uint64_t tid, char *buf, size_t len);
+/* The process's command line, /proc/PID/cmdline: each argument ended by a
+ * NUL, *length bytes in b.  Unreadable, it is empty; 0 or PS_ENOMEM. */
+int ps_read_cmdline(int32_t pid, ps_buffer *b, size_t *length);
 /* Whether u's process is gone, or a zombie: its memory is gone either way.
  * Never for a memory image. */
 int ps_target_gone(const ps_unwinder *u);
@@ -384,6 +387,8 @@ typedef struct ps_thread_frames {
 struct ps_unwinder {
     ps_reader reader;
     ps_target_info target;
+    ps_buffer cmdline;       /* the target's command line, read when attaching */
+    size_t cmdline_length;
     ps_layout layout;
     const char *const *opnames;
     uint64_t runtime;        /* address of _PyRuntime */

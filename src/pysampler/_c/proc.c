@@ -58,6 +58,34 @@ size_t ps_thread_comm(int32_t pid, uint64_t tid, char *buf, size_t len)
     return end - start;
 }
 
+/* Arguments longer than this are cut. */
+#define PS_MAX_CMDLINE (4 << 20)
+
+int ps_read_cmdline(int32_t pid, ps_buffer *b, size_t *length)
+{
+    *length = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd < 0) {
+        return PS_OK;
+    }
+    int rc = PS_OK;
+    while (*length < PS_MAX_CMDLINE) {
+        rc = ps_buffer_reserve(b, *length + 4096);
+        ssize_t n = rc == PS_OK ? read(fd, b->p + *length, b->size - *length) : 0;
+        if (n <= 0) {
+            break;
+        }
+        *length += (size_t)n;
+    }
+    close(fd);
+    if (rc != PS_OK) {
+        *length = 0;
+    }
+    return rc;
+}
+
 int ps_target_gone(const ps_unwinder *u)
 {
     int32_t pid = u->target.pid;

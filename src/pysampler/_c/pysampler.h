@@ -120,6 +120,10 @@ int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
                            uint64_t runtime_address, int32_t py_version_hex, ps_unwinder **out,
                            char *errbuf, size_t errlen);
 const ps_target_info *ps_unwinder_target(const ps_unwinder *u);
+/* The target's command line as /proc/PID/cmdline gave it when attaching:
+ * each argument ended by a NUL, *length bytes in all.  Empty for a memory
+ * image, or when it could not be read. */
+const char *ps_unwinder_cmdline(const ps_unwinder *u, size_t *length);
 
 /* Read every interpreter, thread and frame now.  The arrays below stay
  * valid until the next snapshot.  On failure ps_unwinder_error() says why. */

@@ -435,6 +435,9 @@ int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen)
         return PS_ENOMEM;
     }
     int rc = ps_locate(u, pid);
+    if (rc == PS_OK && ps_read_cmdline(pid, &u->cmdline, &u->cmdline_length) != PS_OK) {
+        rc = ps_fail(u, PS_ENOMEM, "out of memory reading /proc/%d/cmdline", pid);
+    }
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s", u->error);
         ps_unwinder_free(u);
@@ -453,6 +456,7 @@ void ps_unwinder_free(ps_unwinder *u)
     ps_code_cache_free(&u->codes);
     free(u->threads);
     free(u->frames);
+    ps_buffer_free(&u->cmdline);
     ps_buffer_free(&u->scratch);
     ps_buffer_free(&u->batch);
     for (int i = 0; i < PS_WINDOWS; i++) {
@@ -475,6 +479,12 @@ const ps_thread_rec *ps_unwinder_threads(const ps_unwinder *u) { return u->threa
 const ps_frame_rec *ps_unwinder_frames(const ps_unwinder *u) { return u->frames; }
 uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.records.count; }
 const char *ps_unwinder_error(const ps_unwinder *u) { return u->error; }
+
+const char *ps_unwinder_cmdline(const ps_unwinder *u, size_t *length)
+{
+    *length = u->cmdline_length;
+    return u->cmdline_length ? (const char *)u->cmdline.p : "";
+}
 
 const ps_code_rec *ps_unwinder_code(const ps_unwinder *u, uint32_t code_id)
 {
