@@ -372,7 +372,7 @@ typedef struct ps_chain_link {
 typedef struct ps_window {
     ps_buffer data;
     uint64_t base, lo, hi;
-    uint64_t used;           /* u->window_clock when last used */
+    uint64_t used;           /* u->walk.window_clock when last used */
 } ps_window;
 
 /* The frame addresses a thread had at its last sample. */
@@ -384,7 +384,34 @@ typedef struct ps_thread_frames {
     uint32_t count, capacity;
 } ps_thread_frames;
 
+/* The frame walk's memory of earlier snapshots and its buffers (frames.c). */
+typedef struct ps_walk_cache {
+    ps_thread_frames chains[PS_CHAIN_CACHE];
+    ps_chain_link *links;         /* the chain being walked */
+    uint32_t link_count, link_capacity;
+    ps_buffer batch;              /* vectored reads land here */
+    ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames */
+    uint64_t window_clock;
+    int32_t code_window_at, code_window_size; /* what of a cached code object is checked */
+} ps_walk_cache;
+
+/* What stays put between snapshots, re-read now and then (unwind.c). */
+typedef struct ps_runtime_cache {
+    uint64_t interp, main_ident;  /* the runtime's interpreter list and main thread */
+    int64_t read_ns;              /* when those were read; 0 never */
+    uint64_t gil;                 /* the interpreter's GIL address last time */
+    uint64_t main_tstate;         /* and its main thread state */
+} ps_runtime_cache;
+
+/* Python thread names as last read (threadnames.c). */
+typedef struct ps_name_table {
+    ps_thread_name *entries;      /* sorted by thread_id */
+    uint32_t count, capacity;
+    ps_key_hint hints[3];         /* str keys found last time: "threading", "_active", "_name" */
+} ps_name_table;
+
 struct ps_unwinder {
+    /* The target and its interpreter, as located (locate.c, image.c). */
     ps_reader reader;
     ps_target_info target;
     ps_buffer cmdline;       /* the target's command line, read when attaching */
@@ -399,39 +426,22 @@ struct ps_unwinder {
     int32_t pthread_tid_at;  /* offset of the TID in glibc's struct pthread;
                                 -1 not yet looked for, -2 not found */
 
+    /* Interned for the unwinder's life (intern.c, objects.c). */
     ps_strings strings;
     ps_code_cache codes;
 
+    /* The last snapshot, as the accessors give it (unwind.c). */
+    uint64_t serial;         /* snapshots taken */
     ps_thread_rec *threads;
     uint32_t thread_count, thread_capacity;
     ps_frame_rec *frames;
     uint32_t frame_count, frame_capacity;
     ps_buffer scratch;       /* one struct read at a time */
-
     char error[PS_ERRLEN];
 
-    /* Frame walking (frames.c). */
-    uint64_t serial;             /* snapshots taken */
-    ps_thread_frames chains[PS_CHAIN_CACHE];
-    ps_chain_link *links;
-    uint32_t link_count, link_capacity;
-    ps_buffer batch;             /* vectored reads land here */
-    ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames (frames.c) */
-    uint64_t window_clock;
-    int32_t code_window_at, code_window_size;
-    int64_t now_ns;              /* CLOCK_MONOTONIC_COARSE at this snapshot */
-
-    /* What stays put between snapshots, re-read now and then (unwind.c). */
-    uint64_t runtime_interp, runtime_main_ident;
-    int64_t runtime_read_ns;     /* when those were read; 0 never */
-    uint64_t last_gil;           /* the interpreter's GIL address last time */
-    uint64_t last_main_tstate;   /* and its main thread state */
-
-    /* Python thread names (threadnames.c), sorted by thread_id. */
-    ps_thread_name *names;
-    uint32_t name_count, name_capacity;
-    ps_key_hint name_hints[3]; /* str keys found last time: "threading",
-                                  "_active", "_name" */
+    ps_walk_cache walk;
+    ps_runtime_cache runtime_cache;
+    ps_name_table names;
 };
 
 /* A new unwinder with nothing located yet; NULL when out of memory. */

@@ -14,16 +14,14 @@ enum { HINT_THREADING = 0, HINT_ACTIVE = 1, HINT_NAME = 2 };
 
 /* ---- the names ------------------------------------------------------------- */
 
-static int add_name(ps_unwinder *u, uint64_t thread_id, uint32_t string_id)
+static int add_name(ps_name_table *t, uint64_t thread_id, uint32_t string_id)
 {
-    ps_thread_name *names = ps_grow(u->names, u->name_count, &u->name_capacity, sizeof *names, 16);
-    if (!names) {
+    ps_thread_name *entries = ps_grow(t->entries, t->count, &t->capacity, sizeof *entries, 16);
+    if (!entries) {
         return PS_ENOMEM;
     }
-    u->names = names;
-    u->names[u->name_count].thread_id = thread_id;
-    u->names[u->name_count].string_id = string_id;
-    u->name_count++;
+    t->entries = entries;
+    t->entries[t->count++] = (ps_thread_name){thread_id, string_id};
     return PS_OK;
 }
 
@@ -62,7 +60,7 @@ static int active_dict(ps_objects *o, uint64_t *active)
     if (rc != PS_OK || !modules) {
         return rc; /* no sys.modules yet: starting up */
     }
-    rc = ps_dict_get(o, modules, "threading", &u->name_hints[HINT_THREADING], &threading);
+    rc = ps_dict_get(o, modules, "threading", &u->names.hints[HINT_THREADING], &threading);
     if (rc != PS_OK || !threading) {
         return rc;
     }
@@ -73,7 +71,7 @@ static int active_dict(ps_objects *o, uint64_t *active)
     if (rc != PS_OK || !globals) {
         return rc;
     }
-    return ps_dict_get(o, globals, "_active", &u->name_hints[HINT_ACTIVE], active);
+    return ps_dict_get(o, globals, "_active", &u->names.hints[HINT_ACTIVE], active);
 }
 
 static int names_failed(ps_unwinder *u, int rc)
@@ -88,9 +86,9 @@ int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
     ps_objects o;
     ps_objects_begin(&o, u);
     for (int i = 0; i < 3; i++) {
-        u->name_hints[i].checked = 0;
+        u->names.hints[i].checked = 0;
     }
-    u->name_count = 0;
+    u->names.count = 0;
     *count = 0;
     uint64_t active;
     int rc = active_dict(&o, &active);
@@ -110,37 +108,37 @@ int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count)
         uint64_t ident, name = 0;
         uint32_t string_id;
         if (!key || !thread || ps_read_int(&o, key, &ident) != PS_OK ||
-            ps_instance_attr(&o, thread, "_name", &u->name_hints[HINT_NAME], &name) != PS_OK ||
+            ps_instance_attr(&o, thread, "_name", &u->names.hints[HINT_NAME], &name) != PS_OK ||
             !name || !ps_has_type_flag(&o, name, u->layout.tpflags_unicode_subclass) ||
             ps_read_string(u, name, &string_id) != PS_OK) {
             continue; /* this thread stays nameless */
         }
-        rc = add_name(u, ident, string_id);
+        rc = add_name(&u->names, ident, string_id);
     }
     ps_dict_view_free(&threads);
     if (rc != PS_OK) {
-        u->name_count = 0;
+        u->names.count = 0;
         return ps_fail(u, rc, "out of memory reading thread names");
     }
-    qsort(u->names, u->name_count, sizeof *u->names, by_thread_id);
-    *count = u->name_count;
+    qsort(u->names.entries, u->names.count, sizeof *u->names.entries, by_thread_id);
+    *count = u->names.count;
     return PS_OK;
 }
 
 /* The threading name ps_unwinder_thread_names last found for thread_id. */
 static int threading_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id)
 {
-    uint32_t lo = 0, hi = u->name_count;
+    uint32_t lo = 0, hi = u->names.count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (u->names[mid].thread_id < thread_id) {
+        if (u->names.entries[mid].thread_id < thread_id) {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    if (lo < u->name_count && u->names[lo].thread_id == thread_id) {
-        *string_id = u->names[lo].string_id;
+    if (lo < u->names.count && u->names.entries[lo].thread_id == thread_id) {
+        *string_id = u->names.entries[lo].string_id;
         return 1;
     }
     return 0;

@@ -285,7 +285,7 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
         }
     }
     int fields = n;
-    uint64_t gil = fixed_gil(u) ? fixed_gil(u) : u->last_gil;
+    uint64_t gil = fixed_gil(u) ? fixed_gil(u) : u->runtime_cache.gil;
     if (gil) {
         segs[n++] = (ps_segment){gil + (uint64_t)L->gil_locked, &v->locked, 4};
         segs[n++] = (ps_segment){gil + (uint64_t)L->gil_last_holder, &v->holder, 8};
@@ -295,11 +295,11 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     } else if (L->runtime_gc_collecting != PS_ABSENT) {
         segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, &v->collecting, 4};
     }
-    int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) &&
-                    u->last_main_tstate &&
+    uint64_t guess = u->runtime_cache.main_tstate;
+    int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) && guess &&
                     ps_buffer_reserve(&u->scratch, (size_t)L->tstate_size) == PS_OK;
     if (speculate) {
-        segs[n++] = (ps_segment){u->last_main_tstate, u->scratch.p, (size_t)L->tstate_size};
+        segs[n++] = (ps_segment){guess, u->scratch.p, (size_t)L->tstate_size};
     }
     int got = ps_read_many(&u->reader, segs, n);
     if (got < fields) {
@@ -307,7 +307,7 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     }
     if (!fixed_gil(u) && v->gil != gil) {
         /* The GIL moved (or this is the first look): read it where it is now. */
-        u->last_gil = v->gil;
+        u->runtime_cache.gil = v->gil;
         ps_segment again[2] = {
             {v->gil + (uint64_t)L->gil_locked, &v->locked, 4},
             {v->gil + (uint64_t)L->gil_last_holder, &v->holder, 8},
@@ -324,8 +324,8 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     if (v->locked <= 0) {
         v->holder = 0;
     }
-    v->tstate_preloaded = speculate && got == n && v->main_tstate == u->last_main_tstate;
-    u->last_main_tstate = v->main_tstate;
+    v->tstate_preloaded = speculate && got == n && v->main_tstate == guess;
+    u->runtime_cache.main_tstate = v->main_tstate;
     return PS_OK;
 }
 
@@ -376,17 +376,17 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     u->error[0] = '\0';
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    u->now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
     int rc = PS_OK;
     /* Interpreters come and go rarely: the runtime's list is re-read every
      * PS_RUNTIME_REREAD_NS, and whenever walking it fails. */
-    if (!u->runtime_read_ns || u->now_ns - u->runtime_read_ns >= PS_RUNTIME_REREAD_NS) {
+    if (!u->runtime_cache.read_ns || now_ns - u->runtime_cache.read_ns >= PS_RUNTIME_REREAD_NS) {
         int32_t offsets[2] = {L->runtime_interpreters_head, L->runtime_main_thread};
-        uint64_t *values[2] = {&u->runtime_interp, &u->runtime_main_ident};
+        uint64_t *values[2] = {&u->runtime_cache.interp, &u->runtime_cache.main_ident};
         rc = read_fields(u, u->runtime, offsets, values, 2);
-        u->runtime_read_ns = rc == PS_OK ? u->now_ns : 0;
+        u->runtime_cache.read_ns = rc == PS_OK ? now_ns : 0;
     }
-    uint64_t interp = u->runtime_interp, main_ident = u->runtime_main_ident;
+    uint64_t interp = u->runtime_cache.interp, main_ident = u->runtime_cache.main_ident;
     for (int n = 0; rc == PS_OK && interp; n++) {
         if (n >= PS_MAX_INTERPRETERS || !ps_plausible_pointer(interp)) {
             rc = PS_ECORRUPT;
@@ -395,9 +395,7 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
         rc = walk_interpreter(u, interp, main_ident, options, &interp);
     }
     if (rc != PS_OK) {
-        u->runtime_read_ns = 0;
-        u->last_gil = 0;
-        u->last_main_tstate = 0;
+        u->runtime_cache = (ps_runtime_cache){0}; /* read it all again next time */
     }
     if (rc == PS_OK) {
         return PS_OK;
@@ -458,18 +456,18 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->frames);
     ps_buffer_free(&u->cmdline);
     ps_buffer_free(&u->scratch);
-    ps_buffer_free(&u->batch);
+    ps_buffer_free(&u->walk.batch);
     for (int i = 0; i < PS_WINDOWS; i++) {
-        ps_buffer_free(&u->windows[i].data);
+        ps_buffer_free(&u->walk.windows[i].data);
     }
-    free(u->links);
+    free(u->walk.links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
-        free(u->chains[i].addrs);
+        free(u->walk.chains[i].addrs);
     }
     if (u->reader.release) {
         u->reader.release(u->reader.ctx);
     }
-    free(u->names);
+    free(u->names.entries);
     free(u);
 }
 
