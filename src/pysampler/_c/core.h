@@ -458,6 +458,9 @@ enum { PS_NAMED_NOT = 0, PS_NAMED_BY_THREADING, PS_NAMED_MAIN, PS_NAMED_BY_KERNE
 int ps_thread_display_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id, int is_main,
                            uint32_t *string_id);
 
+/* Set t's version from a Py_Version (PY_VERSION_HEX) value. */
+void ps_set_version(ps_target_info *t, uint32_t hex);
+
 /* Fill target, layout and addresses for pid. */
 int ps_locate(ps_unwinder *u, int32_t pid);
 

@@ -110,6 +110,15 @@ static int refuse_build(ps_unwinder *u, const ps_elf *elf, const char *path)
     return PS_OK;
 }
 
+void ps_set_version(ps_target_info *t, uint32_t hex)
+{
+    t->major = (int32_t)(hex >> 24);
+    t->minor = (int32_t)((hex >> 16) & 0xff);
+    t->micro = (int32_t)((hex >> 8) & 0xff);
+    t->release_level = (int32_t)((hex >> 4) & 0xf);
+    t->serial = (int32_t)(hex & 0xf);
+}
+
 static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
 {
     ps_target_info *t = &u->target;
@@ -120,11 +129,7 @@ static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, cons
         if (rc != PS_OK) {
             return ps_fail(u, rc, "cannot read Py_Version in process %d", t->pid);
         }
-        t->major = (int32_t)(hex >> 24);
-        t->minor = (int32_t)((hex >> 16) & 0xff);
-        t->micro = (int32_t)((hex >> 8) & 0xff);
-        t->release_level = (int32_t)((hex >> 4) & 0xf);
-        t->serial = (int32_t)(hex & 0xf);
+        ps_set_version(t, hex);
         return PS_OK;
     }
     int minor = minor_from_name(path), micro = 0, found_minor = -1;
