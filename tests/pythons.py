@@ -8,7 +8,22 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED = {(3, minor) for minor in range(8, 16)}
+HEADER = Path(__file__).resolve().parents[1] / "src" / "pysampler" / "_c" / "pysampler.h"
+
+
+def _header_constant(name: str) -> int:
+    """An enum constant of the C core's header, such as PS_MAX_MINOR."""
+    match = re.search(rf"\b{name}\s*=\s*(\d+)", HEADER.read_text(encoding="utf-8"))
+    if match is None:
+        msg = f"no {name} in {HEADER}"
+        raise RuntimeError(msg)
+    return int(match.group(1))
+
+
+SUPPORTED = {
+    (3, minor)
+    for minor in range(_header_constant("PS_MIN_MINOR"), _header_constant("PS_MAX_MINOR") + 1)
+}
 
 
 @dataclass(frozen=True)

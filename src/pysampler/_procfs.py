@@ -1,20 +1,11 @@
-"""What /proc says about a target process: command line, start, files."""
+"""What /proc says about a target process: its start and its files."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["command_line", "resolve_source", "start_time"]
-
-
-def command_line(pid: int) -> list[str]:
-    """The target's argv, or an empty list when it cannot be read."""
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+__all__ = ["resolve_source", "start_time"]
 
 
 def start_time(pid: int) -> float | None:

@@ -74,13 +74,17 @@ class PythonVersion:
 
 @attrs.frozen
 class TargetInfo:
-    """Where the interpreter of a target process was found."""
+    """Where the interpreter of a target process was found, and its argv then.
+
+    ``command_line`` is empty where /proc did not give it (or for a memory image).
+    """
 
     pid: int
     python_version: PythonVersion
     binary: str
     runtime_address: int
     debug_offsets: bool
+    command_line: tuple[str, ...] = ()
 
 
 @attrs.frozen

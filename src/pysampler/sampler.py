@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from pysampler import _procfs, errors
+from pysampler import errors
 from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
 from pysampler._native import ffi, lib, raise_for, text
@@ -166,7 +166,7 @@ class Sampler:
         target = self._unwinder.target
         info = SessionInfo(
             pid=self.pid,
-            command_line=tuple(_procfs.command_line(self.pid)),
+            command_line=target.command_line,
             python_version=str(target.python_version),
             config=self.config,
             start_time=time.time(),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -95,7 +94,6 @@ class Unwinder:
         self._handle: Any = ffi.gc(raw, lib.ps_unwinder_free)
         self._strings: dict[int, str] = {}
         self._codes: dict[int, tuple[str, str]] = {}
-        self._names: dict[int, str | None] = {}
         self.target = self._target_info()
 
     def _target_info(self) -> TargetInfo:
@@ -113,7 +111,14 @@ class Unwinder:
             binary=text(info.binary),
             runtime_address=int(info.runtime_address),
             debug_offsets=bool(info.debug_offsets),
+            command_line=self._command_line(),
         )
+
+    def _command_line(self) -> tuple[str, ...]:
+        length = ffi.new("size_t *")
+        pointer = lib.ps_unwinder_cmdline(self._handle, length)
+        raw = bytes(ffi.buffer(pointer, length[0]))
+        return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
 
     @property
     def native_handle(self) -> Any:
@@ -182,7 +187,7 @@ class Unwinder:
             raise_for(code, text(lib.ps_unwinder_error(self._handle)))
         records = lib.ps_unwinder_threads(self._handle)
         frames = lib.ps_unwinder_frames(self._handle)
-        python_names = self._python_names()
+        lib.ps_unwinder_thread_names(self._handle, ffi.new("uint32_t *"))
         by_interpreter: dict[int, list[Thread]] = {}
         for i in range(lib.ps_unwinder_thread_count(self._handle)):
             rec = records[i]
@@ -195,7 +200,7 @@ class Unwinder:
             thread = Thread(
                 thread_id=int(rec.thread_id),
                 native_id=native_id,
-                name=self._thread_name(int(rec.thread_id), native_id, python_names, status),
+                name=self._thread_name(rec),
                 status=status,
                 frames=stack,
                 interpreter_id=int(rec.interpreter_id),
@@ -254,35 +259,13 @@ class Unwinder:
         name = lib.ps_unwinder_opname(self._handle, opcode)
         return text(name) if name != ffi.NULL else f"<{opcode}>"
 
-    def _python_names(self) -> bool:
-        """Read threading.Thread names now; False when there are none to look up."""
-        count = ffi.new("uint32_t *")
-        code: int = lib.ps_unwinder_thread_names(self._handle, count)
-        return code == 0 and count[0] > 0
-
-    def _thread_name(
-        self, thread_id: int, native_id: int | None, python_names: bool, status: ThreadStatus
-    ) -> str | None:
-        """threading.Thread.name where the target has one, else the kernel's name.
-
-        The main thread is ``MainThread`` even in a program that never
-        imported `threading`: the name it would give it.
-        """
-        if python_names:
-            string_id = ffi.new("uint32_t *")
-            if lib.ps_unwinder_thread_name(self._handle, thread_id, string_id) == 0:
-                return self._string(string_id[0])
-        if ThreadStatus.MAIN_THREAD in status:
-            return "MainThread"
-        if native_id is None:
-            return None
-        if native_id not in self._names:
-            comm = Path(f"/proc/{self.pid}/task/{native_id}/comm")
-            try:
-                self._names[native_id] = comm.read_text(encoding="utf-8", errors="replace").strip()
-            except OSError:
-                return None
-        return self._names[native_id]
+    def _thread_name(self, rec: Any) -> str | None:
+        """The C core's name for a thread: threading's, else MainThread, else the kernel's."""
+        string_id = ffi.new("uint32_t *")
+        code = lib.ps_unwinder_thread_name(
+            self._handle, rec.thread_id, rec.native_id, rec.status, string_id
+        )
+        return self._string(string_id[0]) if code == 0 else None
 
 
 def _known(value: int) -> int | None:

@@ -46,6 +46,8 @@ def test_dump_prints_every_thread_root_first(known_target: KnownTarget) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     lines = known_target.lines
+    command = " ".join(known_target.process.args)
+    assert out.splitlines()[0] == f"Process {known_target.pid}: {command}"
 
     main = thread_block(out, known_target.expected("MainThread")["ident"])
     assert "(main thread, idle)" in main.splitlines()[0]

@@ -322,6 +322,42 @@ def test_main_thread_is_named_without_threading(python: Python) -> None:
     assert {profile.thread_name(i) for i in range(len(profile.threads.thread_id))} == {"MainThread"}
 
 
+KERNEL_NAMED = """\
+import _thread, sys, time
+def spin():
+    path = f"/proc/self/task/{_thread.get_native_id()}/comm"
+    with open(path, "w") as comm:
+        comm.write("kernel-named")
+    while True:
+        sum(range(1000))
+_thread.start_new_thread(spin, ())
+time.sleep(0.3)
+print("ready", flush=True)
+while True:
+    time.sleep(0.01)
+"""
+
+
+def test_a_thread_threading_does_not_know_is_named_by_the_kernel(python: Python) -> None:
+    """Without a threading name, and not the main thread, a thread has the
+    kernel's name, in a snapshot and a profile alike; the main one is MainThread."""
+    target = subprocess.Popen([python.path, "-c", KERNEL_NAMED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert target.stdout is not None
+        assert target.stdout.readline() == "ready\n"
+        with Unwinder(target.pid) as unwinder:
+            snapshot = unwinder.snapshot()
+        sampler = Sampler(target.pid, duration=0.3, all_threads=True).start()
+        sampler.wait(timeout=30)
+        profile = sampler.stop()
+    finally:
+        target.kill()
+        target.wait()
+    assert sorted(str(t.name) for t in snapshot.threads) == ["MainThread", "kernel-named"]
+    names = {profile.thread_name(i) for i in range(len(profile.threads.thread_id))}
+    assert names == {"MainThread", "kernel-named"}
+
+
 def test_in_process_sampler_leaves_itself_out(tmp_path: Path) -> None:
     """``Sampler()`` samples its own process from a native thread; its
     drain thread is never sampled."""

@@ -36,6 +36,11 @@ def test_target_version_is_detected(known_target: KnownTarget, python: Python) -
     assert (version.major, version.minor, version.micro) == python.version
 
 
+def test_target_command_line_is_read(known_target: KnownTarget) -> None:
+    with Unwinder(known_target.pid) as unwinder:
+        assert unwinder.target.command_line == tuple(known_target.process.args)
+
+
 def test_every_thread_is_found(snapshot: Snapshot, known_target: KnownTarget) -> None:
     expected = {int(ident) for ident in known_target.report["threads"]}
     assert {t.thread_id for t in snapshot.threads} == expected

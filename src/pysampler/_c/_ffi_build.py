@@ -16,12 +16,15 @@ from cffi import FFI
 HERE = Path(__file__).parent
 PROJECT = HERE.parent.parent.parent
 SOURCES = (
+    "errors.c",
     "mem.c",
+    "proc.c",
     "elf.c",
     "maps.c",
     "locate.c",
     "debugoffsets.c",
     "image.c",
+    "objects.c",
     "linetable.c",
     "intern.c",
     "unwind.c",

@@ -17,6 +17,9 @@
 #define PS_MAX_EXC_CHAIN 256
 #define PS_ERRLEN 512
 
+/* The first CPython with _Py_DebugOffsets in _PyRuntime. */
+#define PS_DEBUG_OFFSETS_MINOR 13
+
 /* ---- memory reader (mem.c) ------------------------------------------- */
 
 /* Reads len bytes at addr of the target into buf; 0 or a PS_E* code. */
@@ -98,30 +101,92 @@ void ps_mapped_files_free(ps_mapped_files *m);
 int ps_mapped_file_open(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f,
                         ps_elf *elf);
 
-/* ---- growable arrays and interning (intern.c) -------------------------- */
-
-typedef struct ps_strings {
-    char **text;
-    size_t *length;
-    uint32_t count, capacity;
-    uint32_t *slots;          /* open addressing: id + 1, 0 empty */
-    uint32_t slot_count;
-} ps_strings;
+/* ---- growable storage and interning (intern.c) -------------------------- */
 
 /* `items` (count used, *capacity allocated, of item_size bytes each) with
  * room for one more: the same or a grown block, or NULL when out of memory
  * (the old block is then untouched).  The first block holds `first`. */
 void *ps_grow(void *items, uint32_t count, uint32_t *capacity, size_t item_size, uint32_t first);
 
+/* Bytes that grow on demand and are reused, for reads of the target. */
+typedef struct ps_buffer {
+    unsigned char *p;
+    size_t size;
+} ps_buffer;
+
+/* Room for at least size bytes at b->p, keeping what it held: 0, or
+ * PS_ENOMEM with b untouched.  It grows at least twofold, so a buffer sized
+ * up read by read settles after a few. */
+int ps_buffer_reserve(ps_buffer *b, size_t size);
+void ps_buffer_free(ps_buffer *b);
+
+/* A growable array of items of one size; pushing may move them. */
+typedef struct ps_vec {
+    void *items;
+    uint32_t count, capacity;
+    size_t item_size;
+} ps_vec;
+
+void ps_vec_init(ps_vec *v, size_t item_size);
+int ps_vec_push(ps_vec *v, const void *item);
+void ps_vec_free(ps_vec *v);
+
+static inline void *ps_vec_at(const ps_vec *v, uint32_t i)
+{
+    return (char *)v->items + (size_t)i * v->item_size;
+}
+
+typedef uint64_t (*ps_hash_fn)(const void *item);
+typedef int (*ps_same_fn)(const void *a, const void *b);
+
+/* Distinct items, each with an id that stays its index in `items`: an
+ * open-addressing index over a vec, by the hash and equality given. */
+typedef struct ps_interner {
+    ps_vec items;
+    uint32_t *slots;          /* id + 1, 0 empty */
+    uint32_t slot_count;
+    ps_hash_fn hash;
+    ps_same_fn same;
+} ps_interner;
+
+void ps_interner_init(ps_interner *t, size_t item_size, ps_hash_fn hash, ps_same_fn same);
+/* The id of item, which is copied in when new: 0 or PS_ENOMEM. */
+int ps_intern(ps_interner *t, const void *item, uint32_t *id);
+/* 1, with *id, when an item equal to item is in t; else 0.  Never adds. */
+int ps_interner_find(const ps_interner *t, const void *item, uint32_t *id);
+void ps_interner_free(ps_interner *t);
+
+/* An interned string: a NUL-terminated copy and its length. */
+typedef struct ps_string {
+    char *text;
+    size_t length;
+} ps_string;
+
+/* Strings by content. */
+typedef struct ps_strings {
+    ps_interner table;        /* of ps_string */
+} ps_strings;
+
+void ps_strings_init(ps_strings *s);
 int ps_strings_intern(ps_strings *s, const char *text, size_t len, uint32_t *id);
 void ps_strings_free(ps_strings *s);
 
+static inline uint32_t ps_strings_count(const ps_strings *s)
+{
+    return s->table.items.count;
+}
+
+static inline const ps_string *ps_strings_at(const ps_strings *s, uint32_t id)
+{
+    return ps_vec_at(&s->table.items, id);
+}
+
 /* A code object as last read, keyed by its address in the target. */
 typedef struct ps_code_entry {
-    uint64_t address;
+    uint64_t address;         /* first: the cache looks entries up by it */
     uint64_t filename_ptr, qualname_ptr, linetable_ptr;
     int32_t firstlineno;
-    uint32_t code_id;
+    uint32_t code_id;         /* UINT32_MAX until read in full */
     uint64_t code_bytes;      /* 3.8-3.10: the co_code bytes object */
     uint32_t code_units;      /* 3.11+: length of co_code_adaptive in code units */
     unsigned char *linetable;
@@ -132,17 +197,27 @@ typedef struct ps_code_entry {
 } ps_code_entry;
 
 typedef struct ps_code_cache {
-    ps_code_entry *entries;   /* open addressing by address */
-    uint32_t slot_count, used;
-    ps_code_rec *records;     /* by code_id */
-    uint32_t record_count, record_capacity;
+    ps_interner entries;      /* of ps_code_entry, by address; adding one may move the others */
+    ps_vec records;           /* of ps_code_rec, by code_id */
 } ps_code_cache;
 
-ps_code_entry *ps_code_cache_slot(ps_code_cache *c, uint64_t address);
-/* The entry for address, or NULL; never adds one. */
-ps_code_entry *ps_code_cache_find(const ps_code_cache *c, uint64_t address);
+/* Entries are known by index, which stays theirs: adding one may move them. */
+#define PS_NO_CODE_ENTRY UINT32_MAX
+
+void ps_code_cache_init(ps_code_cache *c);
+/* The index of the entry for address, added (not yet read) when new: 0 or
+ * PS_ENOMEM. */
+int ps_code_cache_slot(ps_code_cache *c, uint64_t address, uint32_t *index);
+/* The index of the entry for address once read in full, or
+ * PS_NO_CODE_ENTRY; never adds one. */
+uint32_t ps_code_cache_find(const ps_code_cache *c, uint64_t address);
 int ps_code_cache_add_record(ps_code_cache *c, const ps_code_rec *rec, uint32_t *id);
 void ps_code_cache_free(ps_code_cache *c);
+
+static inline ps_code_entry *ps_code_cache_entry(const ps_code_cache *c, uint32_t index)
+{
+    return ps_vec_at(&c->entries.items, index);
+}
 
 /* ---- line tables (linetable.c) ---------------------------------------- */
 
@@ -165,6 +240,97 @@ void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_
  * ends in EXTENDED_ARG), PS_EVERSION for a version without tables. */
 int ps_instruction_at(int major, int minor, const unsigned char *code, size_t len,
                       int32_t offset, int32_t *start, int32_t *opcode, int32_t *base_opcode);
+
+/* ---- objects in the target (objects.c) -------------------------------------- */
+
+/* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
+int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
+/* A bytes object's contents (PS_MAX_LINETABLE bytes at most), malloc'd. */
+int ps_read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t *len);
+/* The cache index of the code object at addr, read (again) in full. */
+int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index);
+
+/* What one round of reads knows of the types it met.  A type's memory may
+ * be another type's later, so nothing is kept from one round to the next. */
+#define PS_TYPE_CACHE 16
+typedef struct ps_type_info {
+    uint64_t address;
+    uint64_t flags;
+    int64_t basicsize;
+    int64_t dictoffset;
+} ps_type_info;
+
+typedef struct ps_objects {
+    ps_unwinder *u;
+    ps_type_info types[PS_TYPE_CACHE];
+    uint32_t type_count;
+} ps_objects;
+
+/* A str key found in a dict before: tried first, its text compared once a
+ * round (`checked`), since its object may have been freed and reused. */
+typedef struct ps_key_hint {
+    uint64_t key;             /* the key object's address, 0 unknown */
+    int checked;
+} ps_key_hint;
+
+/* The entries of a dict keys object, with the values of a split table. */
+typedef struct ps_dict_view {
+    unsigned char *entries;
+    uint64_t *values;         /* split tables; NULL for combined ones */
+    uint32_t count;
+    uint32_t entry_size, key_at, value_at;
+} ps_dict_view;
+
+/* Start a round of reads of u's target. */
+void ps_objects_begin(ps_objects *o, ps_unwinder *u);
+/* Whether the layout has every field the readers below use (a layout built
+ * from _Py_DebugOffsets alone may lack some), each inside what is read. */
+int ps_objects_readable(const ps_layout *L);
+/* Whether obj's type has the given Py_TPFLAGS_* bit. */
+int ps_has_type_flag(ps_objects *o, uint64_t obj, int32_t flag);
+/* An int's value, when it fits in 64 unsigned bits (a thread ident). */
+int ps_read_int(ps_objects *o, uint64_t addr, uint64_t *out);
+/* The entries of the dict object at dict; ps_dict_view_free them. */
+int ps_dict_view_of(ps_objects *o, uint64_t dict, ps_dict_view *v);
+uint64_t ps_dict_key(const ps_dict_view *v, uint32_t i);
+uint64_t ps_dict_value(const ps_dict_view *v, uint32_t i);
+void ps_dict_view_free(ps_dict_view *v);
+/* The value of the str key `name` in the dict object at dict, 0 absent. */
+int ps_dict_get(ps_objects *o, uint64_t dict, const char *name, ps_key_hint *hint,
+                uint64_t *value);
+/* An instance attribute of obj, looked up only in its own attributes. */
+int ps_instance_attr(ps_objects *o, uint64_t obj, const char *name, ps_key_hint *hint,
+                     uint64_t *value);
+
+/* ---- the target's process (proc.c) ----------------------------------------- */
+
+/* The scheduler state letter of a process (tid 0) or one of its threads
+ * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
+char ps_proc_state(int32_t pid, uint64_t tid);
+/* The kernel's name of a thread (/proc/PID/task/TID/comm, at most 15
+ * bytes), trimmed, in buf; its length, 0 when unknown.  Not NUL-terminated. */
+size_t ps_thread_comm(int32_t pid, uint64_t tid, char *buf, size_t len);
+/* The process's command line, /proc/PID/cmdline: each argument ended by a
+ * NUL, *length bytes in b.  Unreadable, it is empty; 0 or PS_ENOMEM. */
+int ps_read_cmdline(int32_t pid, ps_buffer *b, size_t *length);
+/* Whether u's process is gone, or a zombie: its memory is gone either way.
+ * Never for a memory image. */
+int ps_target_gone(const ps_unwinder *u);
+/* Stop every thread of the process (SIGSTOP) and wait until the kernel
+ * reports its main thread stopped; 0 when it did.  ps_thaw lets it run. */
+int ps_freeze(int32_t pid);
+void ps_thaw(int32_t pid);
+
+/* ---- errors (errors.c) --------------------------------------------------- */
+
+/* Record a formatted message in u and return code. */
+int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "process 123", or "the memory image" for an unwinder over one: what a
+ * message calls the target.  Written to buf, which is returned. */
+const char *ps_target_name(const ps_unwinder *u, char *buf, size_t len);
+/* "3.14.1", "3.15.0a2": the target's version as Python spells it. */
+const char *ps_version_text(const ps_target_info *t, char *buf, size_t len);
 
 /* ---- the unwinder (unwind.c, locate.c) ---------------------------------- */
 
@@ -197,16 +363,16 @@ typedef struct ps_chain_link {
                                 instruction, in bytes, checked once the code is known */
     int32_t shim;            /* a frame with no Python code of its own */
     int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
-    ps_code_entry *entry;
+    uint32_t entry;          /* its code's ps_code_cache index, PS_NO_CODE_ENTRY none */
 } ps_chain_link;
 
 /* Pages of the target read in one go around a frame no prediction held:
  * data[0] stands for address base; [lo, hi) were read (empty: lo == hi). */
 #define PS_WINDOWS 4
 typedef struct ps_window {
-    unsigned char *data;
+    ps_buffer data;
     uint64_t base, lo, hi;
-    uint64_t used;           /* u->window_clock when last used */
+    uint64_t used;           /* u->walk.window_clock when last used */
 } ps_window;
 
 /* The frame addresses a thread had at its last sample. */
@@ -218,9 +384,38 @@ typedef struct ps_thread_frames {
     uint32_t count, capacity;
 } ps_thread_frames;
 
+/* The frame walk's memory of earlier snapshots and its buffers (frames.c). */
+typedef struct ps_walk_cache {
+    ps_thread_frames chains[PS_CHAIN_CACHE];
+    ps_chain_link *links;         /* the chain being walked */
+    uint32_t link_count, link_capacity;
+    ps_buffer batch;              /* vectored reads land here */
+    ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames */
+    uint64_t window_clock;
+    int32_t code_window_at, code_window_size; /* what of a cached code object is checked */
+} ps_walk_cache;
+
+/* What stays put between snapshots, re-read now and then (unwind.c). */
+typedef struct ps_runtime_cache {
+    uint64_t interp, main_ident;  /* the runtime's interpreter list and main thread */
+    int64_t read_ns;              /* when those were read; 0 never */
+    uint64_t gil;                 /* the interpreter's GIL address last time */
+    uint64_t main_tstate;         /* and its main thread state */
+} ps_runtime_cache;
+
+/* Python thread names as last read (threadnames.c). */
+typedef struct ps_name_table {
+    ps_thread_name *entries;      /* sorted by thread_id */
+    uint32_t count, capacity;
+    ps_key_hint hints[3];         /* str keys found last time: "threading", "_active", "_name" */
+} ps_name_table;
+
 struct ps_unwinder {
+    /* The target and its interpreter, as located (locate.c, image.c). */
     ps_reader reader;
     ps_target_info target;
+    ps_buffer cmdline;       /* the target's command line, read when attaching */
+    size_t cmdline_length;
     ps_layout layout;
     const char *const *opnames;
     uint64_t runtime;        /* address of _PyRuntime */
@@ -231,42 +426,40 @@ struct ps_unwinder {
     int32_t pthread_tid_at;  /* offset of the TID in glibc's struct pthread;
                                 -1 not yet looked for, -2 not found */
 
+    /* Interned for the unwinder's life (intern.c, objects.c). */
     ps_strings strings;
     ps_code_cache codes;
 
+    /* The last snapshot, as the accessors give it (unwind.c). */
+    uint64_t serial;         /* snapshots taken */
     ps_thread_rec *threads;
     uint32_t thread_count, thread_capacity;
     ps_frame_rec *frames;
     uint32_t frame_count, frame_capacity;
-    unsigned char *scratch;  /* one struct read at a time */
-    size_t scratch_size;
-
+    ps_buffer scratch;       /* one struct read at a time */
     char error[PS_ERRLEN];
 
-    /* Frame walking (frames.c). */
-    uint64_t serial;             /* snapshots taken */
-    ps_thread_frames chains[PS_CHAIN_CACHE];
-    ps_chain_link *links;
-    uint32_t link_count, link_capacity;
-    unsigned char *batch;        /* vectored reads land here */
-    size_t batch_size;
-    ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames (frames.c) */
-    uint64_t window_clock;
-    int32_t code_window_at, code_window_size;
-    int64_t now_ns;              /* CLOCK_MONOTONIC_COARSE at this snapshot */
-
-    /* What stays put between snapshots, re-read now and then (unwind.c). */
-    uint64_t runtime_interp, runtime_main_ident;
-    int64_t runtime_read_ns;     /* when those were read; 0 never */
-    uint64_t last_gil;           /* the interpreter's GIL address last time */
-    uint64_t last_main_tstate;   /* and its main thread state */
-
-    /* Python thread names (threadnames.c), sorted by thread_id. */
-    ps_thread_name *names;
-    uint32_t name_count, name_capacity;
-    uint64_t name_hints[3];  /* str keys found last time: "threading",
-                                "_active", "_name"; 0 unknown */
+    ps_walk_cache walk;
+    ps_runtime_cache runtime_cache;
+    ps_name_table names;
 };
+
+/* A new unwinder with nothing located yet; NULL when out of memory. */
+ps_unwinder *ps_unwinder_alloc(void);
+
+/* How a thread got its display name (threadnames.c). */
+enum { PS_NAMED_NOT = 0, PS_NAMED_BY_THREADING, PS_NAMED_MAIN, PS_NAMED_BY_KERNEL };
+
+/* The one rule for the name a thread is shown by, for snapshots and
+ * sampling alike: its threading.Thread.name as ps_unwinder_thread_names
+ * last read it, else "MainThread" for an interpreter's main thread, else
+ * the kernel's name (read now).  The name as a string id in *string_id;
+ * returns how it was named. */
+int ps_thread_display_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id, int is_main,
+                           uint32_t *string_id);
+
+/* Set t's version from a Py_Version (PY_VERSION_HEX) value. */
+void ps_set_version(ps_target_info *t, uint32_t hex);
 
 /* Fill target, layout and addresses for pid. */
 int ps_locate(ps_unwinder *u, int32_t pid);
@@ -276,21 +469,9 @@ int ps_locate(ps_unwinder *u, int32_t pid);
  * does once it has found _PyRuntime. */
 int ps_setup_layout(ps_unwinder *u);
 
-/* A str object's text as UTF-8, interned; 0 or a PS_E* code. */
-int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id);
 
-/* Record a formatted message and return code. */
-int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
-/* The scheduler state letter of a process (tid 0) or one of its threads
- * from /proc (R running, S sleeping, T stopped, Z zombie...); 0 unreadable. */
-char ps_proc_state(int32_t pid, uint64_t tid);
-int ps_ensure_scratch(ps_unwinder *u, size_t size);
-int ps_ensure_batch(ps_unwinder *u, size_t size);
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
-/* The cached entry of the code object at addr, read (again) in full. */
-int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out);
 /* Walk a thread's frames from its current one, appending frame records. */
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options);
 

@@ -247,32 +247,6 @@ _Static_assert(sizeof(debug_offsets_313) == 584, "the 3.13 table is 584 bytes");
 _Static_assert(sizeof(debug_offsets_314) == 760, "the 3.14 table is 760 bytes");
 _Static_assert(sizeof(debug_offsets_315) == 888, "the 3.15 table is 888 bytes");
 
-/* "process 123" or "the memory image", for messages. */
-static const char *target_name(const ps_unwinder *u, char *buf, size_t len)
-{
-    if (u->target.pid > 0) {
-        snprintf(buf, len, "process %d", u->target.pid);
-    } else {
-        snprintf(buf, len, "the memory image");
-    }
-    return buf;
-}
-
-/* "3.14.1", "3.15.0a2": the target's version as Python spells it. */
-static const char *version_text(const ps_target_info *t, char *buf, size_t len)
-{
-    const char *level = t->release_level == 0xA   ? "a"
-                        : t->release_level == 0xB ? "b"
-                        : t->release_level == 0xC ? "rc"
-                                                  : "";
-    if (*level) {
-        snprintf(buf, len, "%d.%d.%d%s%d", t->major, t->minor, t->micro, level, t->serial);
-    } else {
-        snprintf(buf, len, "%d.%d.%d", t->major, t->minor, t->micro);
-    }
-    return buf;
-}
-
 /* An offset from the target: must fit inside a struct of the given size. */
 static int fits(uint64_t offset, uint64_t struct_size, uint64_t field_size)
 {
@@ -287,7 +261,7 @@ static int fits(uint64_t offset, uint64_t struct_size, uint64_t field_size)
             return ps_fail(u, PS_EVERSION,                                                    \
                            "%s: _Py_DebugOffsets field " #dst " (%llu) lies outside its "     \
                            "struct (%llu bytes); refusing to guess",                          \
-                           target_name(u, who_, sizeof who_), (unsigned long long)(off),      \
+                           ps_target_name(u, who_, sizeof who_), (unsigned long long)(off),   \
                            (unsigned long long)(size));                                       \
         }                                                                                     \
         L->dst = (int32_t)(off);                                                              \
@@ -313,7 +287,7 @@ static int apply_313(ps_unwinder *u, const debug_offsets_313 *d)
         d->interpreter_state.gil_runtime_state_holder < gil) {
         char who[64];
         return ps_fail(u, PS_EVERSION, "%s: inconsistent GIL offsets",
-                       target_name(u, who, sizeof who));
+                       ps_target_name(u, who, sizeof who));
     }
     TAKE(gil_locked, d->interpreter_state.gil_runtime_state_locked - gil, isize, 4);
     TAKE(gil_last_holder, d->interpreter_state.gil_runtime_state_holder - gil, isize, 8);
@@ -380,8 +354,8 @@ typedef struct common_1415 {
 static int check_shape(ps_unwinder *u, const common_1415 *c, int minor)
 {
     char who[64], version[32];
-    target_name(u, who, sizeof who);
-    version_text(&u->target, version, sizeof version);
+    ps_target_name(u, who, sizeof who);
+    ps_version_text(&u->target, version, sizeof version);
     if (c->llist->next != 0 || c->llist->prev != 8 ||
         c->debugger->debugger_script_path_size != PS_SCRIPT_PATH_SIZE) {
         return ps_fail(u, PS_EVERSION,
@@ -437,7 +411,7 @@ static int apply_common_1415(ps_unwinder *u, const common_1415 *c, int minor)
         !fits(gil, is->size, 0)) {
         char who[64];
         return ps_fail(u, PS_EVERSION, "%s: inconsistent GIL offsets in _Py_DebugOffsets",
-                       target_name(u, who, sizeof who));
+                       ps_target_name(u, who, sizeof who));
     }
     TAKE(gil_locked, is->gil_runtime_state_locked - gil, is->size - gil, 4);
     TAKE(gil_last_holder, is->gil_runtime_state_holder - gil, is->size - gil, 8);
@@ -544,7 +518,7 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
         return ps_fail(u, PS_EVERSION,
                        "%s: _Py_DebugOffsets gives PyCompactUnicodeObject %llu bytes and "
                        "PyASCIIObject %llu, not the layout pysampler knows for 3.15",
-                       target_name(u, who, sizeof who), (unsigned long long)compact,
+                       ps_target_name(u, who, sizeof who), (unsigned long long)compact,
                        (unsigned long long)ascii);
     }
     TAKE(unicode_compact_size, compact, d->unicode_object.size, 0);
@@ -560,7 +534,7 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
         char who[64];
         return ps_fail(u, PS_EVERSION, "%s: _Py_DebugOffsets err_stackitem.exc_value (%llu) "
                        "is not inside a _PyErr_StackItem; refusing to guess",
-                       target_name(u, who, sizeof who),
+                       ps_target_name(u, who, sizeof who),
                        (unsigned long long)d->err_stackitem.exc_value);
     }
     L->err_stackitem_value = (int32_t)d->err_stackitem.exc_value;
@@ -583,8 +557,8 @@ int ps_apply_debug_offsets(ps_unwinder *u)
 {
     const ps_target_info *t = &u->target;
     char who[64], version[32];
-    target_name(u, who, sizeof who);
-    version_text(t, version, sizeof version);
+    ps_target_name(u, who, sizeof who);
+    ps_version_text(t, version, sizeof version);
     struct {
         char cookie[8];
         uint64_t version;
@@ -626,6 +600,6 @@ int ps_apply_debug_offsets(ps_unwinder *u)
     }
     return ps_fail(u, PS_EVERSION,
                    "%s runs Python %s, whose _Py_DebugOffsets version "
-                   "pysampler does not understand (it reads CPython 3.8 to 3.15)",
-                   who, version);
+                   "pysampler does not understand (it reads CPython 3.%d to 3.%d)",
+                   who, version, PS_MIN_MINOR, PS_MAX_MINOR);
 }

@@ -21,9 +21,9 @@
 /* The cached chain of the thread whose PyThreadState is at tstate. */
 static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
 {
-    ps_thread_frames *oldest = &u->chains[0];
+    ps_thread_frames *oldest = &u->walk.chains[0];
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
-        ps_thread_frames *c = &u->chains[i];
+        ps_thread_frames *c = &u->walk.chains[i];
         if (c->tstate == tstate) {
             c->used = u->serial;
             return c;
@@ -56,14 +56,14 @@ static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint3
     return PS_OK;
 }
 
-static int push_link(ps_unwinder *u, const ps_chain_link *link)
+static int push_link(ps_walk_cache *w, const ps_chain_link *link)
 {
-    ps_chain_link *links = ps_grow(u->links, u->link_count, &u->link_capacity, sizeof *links, 256);
+    ps_chain_link *links = ps_grow(w->links, w->link_count, &w->link_capacity, sizeof *links, 256);
     if (!links) {
         return PS_ENOMEM;
     }
-    u->links = links;
-    u->links[u->link_count++] = *link;
+    w->links = links;
+    w->links[w->link_count++] = *link;
     return PS_OK;
 }
 
@@ -73,7 +73,7 @@ static int push_link(ps_unwinder *u, const ps_chain_link *link)
  * range far more than per byte (some 0.16 us a range against 10 us for
  * 180 KiB), so copying what lies between frames is cheaper than one range
  * per frame.  Frames near each other form a run; all runs are read in one
- * vectored read.  Frame i lands at u->batch + i * size. */
+ * vectored read.  Frame i lands at u->walk.batch.p + i * size. */
 static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size)
 {
     uint64_t lo[PS_MAX_RUNS], hi[PS_MAX_RUNS];
@@ -105,19 +105,20 @@ static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t s
         at[r] = frames_at + total;
         total += (size_t)(hi[r] - lo[r]) + size;
     }
-    if (ps_ensure_batch(u, frames_at + total) != PS_OK) {
+    if (ps_buffer_reserve(&u->walk.batch, frames_at + total) != PS_OK) {
         return 0;
     }
     ps_segment segs[PS_MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        segs[r] = (ps_segment){lo[r], u->batch + at[r], (size_t)(hi[r] - lo[r]) + size};
+        segs[r] = (ps_segment){lo[r], u->walk.batch.p + at[r], (size_t)(hi[r] - lo[r]) + size};
     }
     if (ps_read_many(&u->reader, segs, runs) != runs) {
         return 0;
     }
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = run_of[i];
-        memcpy(u->batch + (size_t)i * size, u->batch + at[r] + (addrs[i] - lo[r]), size);
+        unsigned char *batch = u->walk.batch.p;
+        memcpy(batch + (size_t)i * size, batch + at[r] + (addrs[i] - lo[r]), size);
     }
     return 1;
 }
@@ -137,7 +138,7 @@ static size_t frame_read_size(const ps_unwinder *u)
 }
 
 /* Read the frames at addrs[0..n), at most PS_BATCH_FRAMES, into the batch
- * buffer (frame i at u->batch + i * frame_read_size); returns how many, from
+ * buffer (frame i at u->walk.batch.p + i * frame_read_size); returns how many, from
  * the first, were read whole. */
 static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
 {
@@ -148,12 +149,12 @@ static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
     if (read_runs(u, addrs, n, size)) {
         return n;
     }
-    if (ps_ensure_batch(u, (size_t)n * size) != PS_OK) {
+    if (ps_buffer_reserve(&u->walk.batch, (size_t)n * size) != PS_OK) {
         return 0;
     }
     ps_segment segs[PS_BATCH_FRAMES];
     for (uint32_t i = 0; i < n; i++) {
-        segs[i] = (ps_segment){addrs[i], u->batch + (size_t)i * size, size};
+        segs[i] = (ps_segment){addrs[i], u->walk.batch.p + (size_t)i * size, size};
     }
     int got = ps_read_many(&u->reader, segs, (int)n);
     return got > 0 ? (uint32_t)got : 0;
@@ -172,20 +173,20 @@ static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
  * pools and back. */
 static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t size, int around)
 {
-    ps_window *w = &u->windows[0];
+    ps_window *w = &u->walk.windows[0];
     for (int i = 0; i < PS_WINDOWS; i++) {
-        ps_window *x = &u->windows[i];
+        ps_window *x = &u->walk.windows[i];
         if (addr >= x->lo && addr + size <= x->hi) {
-            x->used = ++u->window_clock;
-            return x->data + (addr - x->base);
+            x->used = ++u->walk.window_clock;
+            return x->data.p + (addr - x->base);
         }
         if (x->used < w->used) {
             w = x;
         }
     }
     w->lo = w->hi = 0;
-    w->used = ++u->window_clock;
-    if (!w->data && !(w->data = malloc(PS_WINDOW_PAGES * PS_PAGE))) {
+    w->used = ++u->walk.window_clock;
+    if (ps_buffer_reserve(&w->data, PS_WINDOW_PAGES * PS_PAGE) != PS_OK) {
         return NULL;
     }
     uint64_t first = addr & ~(uint64_t)(PS_PAGE - 1);
@@ -217,7 +218,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     ps_segment segs[PS_WINDOW_PAGES];
     for (int i = 0; i < n; i++) {
         segs[i] = (ps_segment){w->base + (uint64_t)order[i] * PS_PAGE,
-                               w->data + (size_t)order[i] * PS_PAGE, PS_PAGE};
+                               w->data.p + (size_t)order[i] * PS_PAGE, PS_PAGE};
     }
     int got = ps_read_many(&u->reader, segs, n);
     int lo = PS_WINDOW_PAGES, hi = -1;
@@ -231,7 +232,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     }
     w->lo = w->base + (uint64_t)lo * PS_PAGE;
     w->hi = w->base + (uint64_t)(hi + 1) * PS_PAGE;
-    return w->data + (addr - w->base);
+    return w->data.p + (addr - w->base);
 }
 
 /* Whether the chain just walked ends where a thread's chain starts: an
@@ -241,10 +242,10 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
 static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
 {
     const ps_layout *L = &u->layout;
-    if (u->link_count == 0) {
+    if (u->walk.link_count == 0) {
         return leaf == 0; /* a thread with no frame at all, or only cleared ones */
     }
-    const ps_chain_link *root = &u->links[u->link_count - 1];
+    const ps_chain_link *root = &u->walk.links[u->walk.link_count - 1];
     if (L->owner_cstack != PS_ABSENT) {
         return root->shim;
     }
@@ -271,11 +272,11 @@ static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
             return 0;
         }
         for (uint32_t i = 0; i < count; i++) {
-            const unsigned char *data = u->batch + (size_t)i * size;
+            const unsigned char *data = u->walk.batch.p + (size_t)i * size;
             uint32_t at = from + i;
             uint64_t caller = at + 1 < chain->count ? chain->addrs[at + 1] : 0;
             if ((int64_t)field_u64(data, 0) <= 0 || field_u64(data, L->frame_previous) != caller ||
-                field_u64(data, L->frame_code) != u->links[at].code) {
+                field_u64(data, L->frame_code) != u->walk.links[at].code) {
                 return 0;
             }
         }
@@ -289,9 +290,10 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
     const ps_layout *L = &u->layout;
     ps_thread_frames *cache = chain_cache(u, tstate);
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
-    u->link_count = 0;
+    u->walk.link_count = 0;
     for (int i = 0; i < PS_WINDOWS; i++) {
-        u->windows[i].lo = u->windows[i].hi = 0; /* what they held is from another moment */
+        /* what they held is from another moment */
+        u->walk.windows[i].lo = u->walk.windows[i].hi = 0;
     }
     uint64_t leaf = frame;
     int interpreter_frames = L->frame_lasti == PS_ABSENT;
@@ -302,7 +304,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
         }
         const unsigned char *data = NULL;
         if (next < batch_from + batch_count && cache->addrs[next] == frame) {
-            data = u->batch + (size_t)(next - batch_from) * frame_read_size(u);
+            data = u->walk.batch.p + (size_t)(next - batch_from) * frame_read_size(u);
             next++;
         } else {
             uint32_t k = 0;
@@ -312,24 +314,24 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
             if (k < cache->count &&
                 (batch_count = read_frames(u, cache->addrs + k, cache->count - k)) > 0) {
                 batch_from = k;
-                data = u->batch;
+                data = u->walk.batch.p;
                 next = k + 1;
             } else if ((data = window_frame(u, frame, frame_read_size(u), !interpreter_frames)) !=
                        NULL) {
                 batch_count = 0;
             } else {
                 batch_count = 0;
-                int rc = ps_ensure_scratch(u, frame_read_size(u));
+                int rc = ps_buffer_reserve(&u->scratch, frame_read_size(u));
                 if (rc == PS_OK) {
-                    rc = ps_read(&u->reader, frame, u->scratch, frame_read_size(u));
+                    rc = ps_read(&u->reader, frame, u->scratch.p, frame_read_size(u));
                 }
                 if (rc != PS_OK) {
                     return rc;
                 }
-                data = u->scratch;
+                data = u->scratch.p;
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, 0, 0, NULL};
+        ps_chain_link link = {frame, 0, -1, 0, 0, 0, PS_NO_CODE_ENTRY};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -377,16 +379,16 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
         if (!link.shim && !ps_plausible_pointer(link.code)) {
             return PS_ECORRUPT;
         }
-        for (uint32_t back = u->link_count > 8 ? u->link_count - 8 : 0; back < u->link_count;
-             back++) {
-            if (u->links[back].frame == previous) {
+        uint32_t walked = u->walk.link_count;
+        for (uint32_t back = walked > 8 ? walked - 8 : 0; back < walked; back++) {
+            if (u->walk.links[back].frame == previous) {
                 return PS_ECORRUPT;
             }
         }
         if (previous == frame) {
             return PS_ECORRUPT;
         }
-        int rc = push_link(u, &link);
+        int rc = push_link(&u->walk, &link);
         if (rc != PS_OK) {
             return rc;
         }
@@ -396,7 +398,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
     if (!chain_rooted(u, leaf)) {
         return PS_ECORRUPT;
     }
-    int rc = remember_chain(cache, u->links, u->link_count);
+    int rc = remember_chain(cache, u->walk.links, u->walk.link_count);
     if (rc == PS_OK && !interpreter_frames && !heap_chain_unchanged(u, cache)) {
         rc = PS_ECORRUPT;
     }
@@ -408,7 +410,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
 static int entry_still_valid(const ps_unwinder *u, const ps_code_entry *e, const unsigned char *w)
 {
     const ps_layout *L = &u->layout;
-    int32_t at = u->code_window_at;
+    int32_t at = u->walk.code_window_at;
     int32_t qualname = L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name;
     if (u->code_type && field_u64(w, L->object_type - at) != u->code_type) {
         return 0;
@@ -431,83 +433,84 @@ static void code_window(ps_unwinder *u)
         lo = offsets[i] < lo ? offsets[i] : lo;
         hi = offsets[i] + 8 > hi ? offsets[i] + 8 : hi;
     }
-    u->code_window_at = lo;
-    u->code_window_size = hi - lo;
+    u->walk.code_window_at = lo;
+    u->walk.code_window_size = hi - lo;
 }
 
 /* Pass 2: find each link's code entry, checking cached ones in batches. */
 static int resolve_codes(ps_unwinder *u)
 {
     const ps_layout *L = &u->layout;
-    if (u->code_window_size == 0) {
+    ps_code_cache *codes = &u->codes;
+    if (u->walk.code_window_size == 0) {
         code_window(u);
     }
-    size_t wsize = (size_t)u->code_window_size;
+    size_t wsize = (size_t)u->walk.code_window_size;
     ps_segment segs[PS_BATCH_FRAMES];
-    ps_code_entry *pending[PS_BATCH_FRAMES];
+    uint32_t pending[PS_BATCH_FRAMES];
     int n = 0;
-    for (uint32_t i = 0; i <= u->link_count; i++) {
-        ps_chain_link *link = i < u->link_count ? &u->links[i] : NULL;
-        ps_code_entry *e = NULL;
+    for (uint32_t i = 0; i <= u->walk.link_count; i++) {
+        ps_chain_link *link = i < u->walk.link_count ? &u->walk.links[i] : NULL;
         if (link && !link->shim) {
-            e = ps_code_cache_find(&u->codes, link->code);
+            link->entry = ps_code_cache_find(codes, link->code);
+            ps_code_entry *e =
+                link->entry != PS_NO_CODE_ENTRY ? ps_code_cache_entry(codes, link->entry) : NULL;
             /* Checked every snapshot: a code object freed and another
              * allocated at its address within milliseconds is common at
              * start-up (module code runs once, then goes). */
             if (e && e->checked != u->serial) {
-                if (ps_ensure_batch(u, (size_t)(n + 1) * wsize) != PS_OK) {
+                if (ps_buffer_reserve(&u->walk.batch, (size_t)(n + 1) * wsize) != PS_OK) {
                     return PS_ENOMEM;
                 }
                 e->checked = u->serial;
-                segs[n].addr = link->code + (uint64_t)u->code_window_at;
+                segs[n].addr = link->code + (uint64_t)u->walk.code_window_at;
                 segs[n].len = wsize;
-                pending[n++] = e;
+                pending[n++] = link->entry;
             }
         }
         if (n == PS_BATCH_FRAMES || (!link && n > 0)) {
             for (int k = 0; k < n; k++) {
-                segs[k].buf = u->batch + (size_t)k * wsize;
+                segs[k].buf = u->walk.batch.p + (size_t)k * wsize;
             }
             int got = ps_read_many(&u->reader, segs, n);
             for (int k = 0; k < n; k++) {
-                if (k >= got || !entry_still_valid(u, pending[k], segs[k].buf)) {
-                    pending[k]->checked = 0; /* read in full below */
+                ps_code_entry *e = ps_code_cache_entry(codes, pending[k]);
+                if (k >= got || !entry_still_valid(u, e, segs[k].buf)) {
+                    e->checked = 0; /* read in full below */
                 }
             }
             n = 0;
         }
     }
-    /* Full reads may grow the cache and move its entries: look the entries
-     * up only once every read is done. */
     int failed = PS_OK;
-    uint32_t usable = u->link_count;
-    for (uint32_t i = 0; i < u->link_count; i++) {
-        ps_chain_link *link = &u->links[i];
+    uint32_t usable = u->walk.link_count;
+    for (uint32_t i = 0; i < u->walk.link_count; i++) {
+        ps_chain_link *link = &u->walk.links[i];
         if (link->shim) {
             continue;
         }
-        ps_code_entry *e = ps_code_cache_find(&u->codes, link->code);
-        if (!e || e->checked != u->serial) {
-            int rc = ps_code_entry_read(u, link->code, &e);
+        if (link->entry == PS_NO_CODE_ENTRY) {
+            link->entry = ps_code_cache_find(codes, link->code); /* read for a link before? */
+        }
+        if (link->entry == PS_NO_CODE_ENTRY ||
+            ps_code_cache_entry(codes, link->entry)->checked != u->serial) {
+            int rc = ps_code_entry_read(u, link->code, &link->entry);
             if (rc != PS_OK) {
                 failed = rc;
                 usable = i;
                 break;
             }
-            e->checked = u->serial;
+            ps_code_cache_entry(codes, link->entry)->checked = u->serial;
         }
-    }
-    u->link_count = usable;
-    for (uint32_t i = 0; i < u->link_count; i++) {
-        ps_chain_link *link = &u->links[i];
-        link->entry = link->shim ? NULL : ps_code_cache_find(&u->codes, link->code);
         /* 3.11-3.12 start a frame one code unit before its first instruction. */
-        if (link->entry && L->code_adaptive != PS_ABSENT &&
-            (link->instr_delta < -2 || link->instr_delta > (int64_t)link->entry->code_units * 2)) {
-            u->link_count = i;
+        uint32_t code_units = ps_code_cache_entry(codes, link->entry)->code_units;
+        if (L->code_adaptive != PS_ABSENT &&
+            (link->instr_delta < -2 || link->instr_delta > (int64_t)code_units * 2)) {
+            u->walk.link_count = i;
             return PS_ECORRUPT; /* the frame changed code while it was read */
         }
     }
+    u->walk.link_count = usable;
     return failed;
 }
 
@@ -531,13 +534,13 @@ static void read_instruction(ps_unwinder *u, uint64_t code, const ps_code_entry 
         at = e->code_bytes + (uint64_t)L->bytes_sval;
         len = (size_t)size;
     }
-    if ((size_t)f->instr_offset >= len || ps_ensure_scratch(u, len) != PS_OK ||
-        ps_read(&u->reader, at, u->scratch, len) != PS_OK) {
+    if ((size_t)f->instr_offset >= len || ps_buffer_reserve(&u->scratch, len) != PS_OK ||
+        ps_read(&u->reader, at, u->scratch.p, len) != PS_OK) {
         return;
     }
     int32_t start, opcode, base;
-    if (ps_instruction_at(L->major, L->minor, u->scratch, len, f->instr_offset, &start, &opcode,
-                          &base) == PS_OK) {
+    if (ps_instruction_at(L->major, L->minor, u->scratch.p, len, f->instr_offset, &start,
+                          &opcode, &base) == PS_OK) {
         f->instr_offset = start;
         f->opcode = opcode;
         f->base_opcode = base;
@@ -553,8 +556,8 @@ static int push_marker(ps_unwinder *u, uint32_t kind)
 /* Whether a Python frame follows link i towards the root. */
 static int python_frame_after(const ps_unwinder *u, uint32_t i)
 {
-    for (uint32_t k = i + 1; k < u->link_count; k++) {
-        if (!u->links[k].shim) {
+    for (uint32_t k = i + 1; k < u->walk.link_count; k++) {
+        if (!u->walk.links[k].shim) {
             return 1;
         }
     }
@@ -568,8 +571,8 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
 {
     const ps_layout *L = &u->layout;
     int native = (options & PS_SNAP_NATIVE) != 0;
-    for (uint32_t i = 0; i < u->link_count; i++) {
-        const ps_chain_link *link = &u->links[i];
+    for (uint32_t i = 0; i < u->walk.link_count; i++) {
+        const ps_chain_link *link = &u->walk.links[i];
         int rc = PS_OK;
         if (link->shim) {
             if (native && i > 0 && python_frame_after(u, i)) {
@@ -580,7 +583,7 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
             }
             continue;
         }
-        ps_code_entry *e = link->entry;
+        ps_code_entry *e = ps_code_cache_entry(&u->codes, link->entry);
         ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, link->offset, -1, -1};
         /* Callers sit at the same call site sample after sample: remember
          * the last lookup of each code object. */

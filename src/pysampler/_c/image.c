@@ -121,12 +121,11 @@ int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
                            char *errbuf, size_t errlen)
 {
     *out = NULL;
-    ps_unwinder *u = calloc(1, sizeof *u);
+    ps_unwinder *u = ps_unwinder_alloc();
     if (!u) {
         snprintf(errbuf, errlen, "out of memory");
         return PS_ENOMEM;
     }
-    u->pthread_tid_at = -1;
     int rc = ps_reader_for_image(&u->reader, segments, count);
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s",
@@ -135,14 +134,9 @@ int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
         ps_unwinder_free(u);
         return rc;
     }
-    uint32_t hex = (uint32_t)py_version_hex;
     ps_target_info *t = &u->target;
     t->pid = 0;
-    t->major = (int32_t)(hex >> 24);
-    t->minor = (int32_t)((hex >> 16) & 0xff);
-    t->micro = (int32_t)((hex >> 8) & 0xff);
-    t->release_level = (int32_t)((hex >> 4) & 0xf);
-    t->serial = (int32_t)(hex & 0xf);
+    ps_set_version(t, (uint32_t)py_version_hex);
     t->runtime_address = u->runtime = runtime_address;
     snprintf(t->binary, sizeof t->binary, "<memory image>");
     rc = ps_setup_layout(u);

@@ -102,11 +102,21 @@ static int refuse_build(ps_unwinder *u, const ps_elf *elf, const char *path)
         kind = "a debug (Py_DEBUG) build";
     }
     if (kind) {
-        return ps_fail(u, PS_EVERSION,
-                       "process %d runs Python %d.%d.%d as %s, which pysampler cannot read",
-                       t->pid, t->major, t->minor, t->micro, kind);
+        char who[64], version[32];
+        return ps_fail(u, PS_EVERSION, "%s runs Python %s as %s, which pysampler cannot read",
+                       ps_target_name(u, who, sizeof who),
+                       ps_version_text(t, version, sizeof version), kind);
     }
     return PS_OK;
+}
+
+void ps_set_version(ps_target_info *t, uint32_t hex)
+{
+    t->major = (int32_t)(hex >> 24);
+    t->minor = (int32_t)((hex >> 16) & 0xff);
+    t->micro = (int32_t)((hex >> 8) & 0xff);
+    t->release_level = (int32_t)((hex >> 4) & 0xf);
+    t->serial = (int32_t)(hex & 0xf);
 }
 
 static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, const char *path)
@@ -119,11 +129,7 @@ static int detect_version(ps_unwinder *u, const ps_elf *elf, uint64_t bias, cons
         if (rc != PS_OK) {
             return ps_fail(u, rc, "cannot read Py_Version in process %d", t->pid);
         }
-        t->major = (int32_t)(hex >> 24);
-        t->minor = (int32_t)((hex >> 16) & 0xff);
-        t->micro = (int32_t)((hex >> 8) & 0xff);
-        t->release_level = (int32_t)((hex >> 4) & 0xf);
-        t->serial = (int32_t)(hex & 0xf);
+        ps_set_version(t, hex);
         return PS_OK;
     }
     int minor = minor_from_name(path), micro = 0, found_minor = -1;
@@ -167,8 +173,9 @@ static int refuse_old_python(ps_unwinder *u, const ps_elf *elf, uint64_t bias, c
         }
         return ps_fail(u, PS_EVERSION,
                        "process %d runs Python %d.%d%s%.0d, which pysampler does not support "
-                       "(it reads CPython 3.8 to 3.15)",
-                       u->target.pid, major, minor, micro ? "." : "", micro);
+                       "(it reads CPython 3.%d to 3.%d)",
+                       u->target.pid, major, minor, micro ? "." : "", micro, PS_MIN_MINOR,
+                       PS_MAX_MINOR);
     }
     return ps_fail(u, PS_ENOTPYTHON, "process %d is not a CPython 3 process (no _PyRuntime in %s)",
                    u->target.pid, path);
@@ -239,18 +246,12 @@ static int try_file(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_fi
     return read == PS_OK && ps_plausible_pointer(head) ? FOUND : IDLE;
 }
 
-static int process_gone(int32_t pid)
-{
-    char state = ps_proc_state(pid, 0);
-    return kill(pid, 0) != 0 || state == 0 || state == 'Z' || state == 'X';
-}
-
 /* No file held a usable _PyRuntime: say why of f. */
 static int not_python(ps_unwinder *u, const ps_mapped_files *m, const ps_mapped_file *f)
 {
     ps_elf elf;
     int rc = ps_mapped_file_open(u, m, f, &elf);
-    if (rc == PS_EEXITED || (rc != PS_OK && process_gone(m->pid))) {
+    if (rc == PS_EEXITED || (rc != PS_OK && ps_target_gone(u))) {
         return ps_fail(u, PS_EEXITED, "process %d exited", m->pid);
     }
     if (rc != PS_OK) {
@@ -336,21 +337,19 @@ int ps_setup_layout(ps_unwinder *u)
     if (table) {
         u->layout = *table;
     }
-    if (t->major == 3 && t->minor >= 13) {
+    if (t->major == 3 && t->minor >= PS_DEBUG_OFFSETS_MINOR) {
         int rc = ps_apply_debug_offsets(u);
         if (rc != PS_OK) {
             return rc;
         }
         t->debug_offsets = 1;
     } else if (!table) {
-        char who[32] = "the memory image";
-        if (t->pid > 0) {
-            snprintf(who, sizeof who, "process %d", t->pid);
-        }
+        char who[64], version[32];
         return ps_fail(u, PS_EVERSION,
-                       "%s runs Python %d.%d.%d, which pysampler does not support "
-                       "(it reads CPython 3.8 to 3.15)",
-                       who, t->major, t->minor, t->micro);
+                       "%s runs Python %s, which pysampler does not support "
+                       "(it reads CPython 3.%d to 3.%d)",
+                       ps_target_name(u, who, sizeof who),
+                       ps_version_text(t, version, sizeof version), PS_MIN_MINOR, PS_MAX_MINOR);
     }
     u->opnames = ps_opnames_for(t->major, t->minor);
     return PS_OK;
@@ -359,8 +358,8 @@ int ps_setup_layout(ps_unwinder *u)
 int32_t ps_version_support(int32_t major, int32_t minor)
 {
     int32_t how = ps_layout_for(major, minor) ? 1 : 0;
-    if (major == 3 && minor >= 13 && minor <= 15) {
-        how |= 2; /* debugoffsets.c mirrors the tables of 3.13, 3.14 and 3.15 */
+    if (major == 3 && minor >= PS_DEBUG_OFFSETS_MINOR && minor <= PS_MAX_MINOR) {
+        how |= 2; /* debugoffsets.c mirrors the table of each of these */
     }
     return how;
 }

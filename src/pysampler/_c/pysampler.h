@@ -1,13 +1,19 @@
 /* pysampler C core: the API the Python layer binds through cffi.
  *
- * Everything here is declared again, without preprocessor lines, in cdef.h;
- * keep the two in step (tests/native/test_abi.py checks the binding).
+ * This header is also the cdef: _ffi_build.py gives cffi these lines less
+ * the preprocessor ones, so what Python needs must be a declaration or an
+ * enum constant, never a #define (tests/native/test_build.py checks that
+ * every function declared here is bound).
  */
 #ifndef PYSAMPLER_H
 #define PYSAMPLER_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* The CPython versions the core reads: 3.PS_MIN_MINOR to 3.PS_MAX_MINOR.
+ * tests/pythons.py and tools/gen_layouts.py read the range from here. */
+enum { PS_MIN_MINOR = 8, PS_MAX_MINOR = 15 };
 
 /* Error codes: every C entry point returns 0 or one of these. */
 enum {
@@ -114,6 +120,10 @@ int ps_unwinder_from_image(const ps_image_segment *segments, uint32_t count,
                            uint64_t runtime_address, int32_t py_version_hex, ps_unwinder **out,
                            char *errbuf, size_t errlen);
 const ps_target_info *ps_unwinder_target(const ps_unwinder *u);
+/* The target's command line as /proc/PID/cmdline gave it when attaching:
+ * each argument ended by a NUL, *length bytes in all.  Empty for a memory
+ * image, or when it could not be read. */
+const char *ps_unwinder_cmdline(const ps_unwinder *u, size_t *length);
 
 /* Read every interpreter, thread and frame now.  The arrays below stay
  * valid until the next snapshot.  On failure ps_unwinder_error() says why. */
@@ -134,9 +144,14 @@ const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode);
  * code when the module could not be read: then no thread has a name.
  * A few dozen small reads: meant for once per snapshot, not per sample. */
 int ps_unwinder_thread_names(ps_unwinder *u, uint32_t *count);
-/* The name ps_unwinder_thread_names last found for thread_id (the ident,
- * threading.get_ident()) as a ps_unwinder_string id; PS_EINVAL if none. */
-int ps_unwinder_thread_name(const ps_unwinder *u, uint64_t thread_id, uint32_t *string_id);
+/* The name a thread is shown by, as a ps_unwinder_string id, by the rule
+ * the sampler names threads with too: the threading name
+ * ps_unwinder_thread_names last found for thread_id (the ident,
+ * threading.get_ident()); else "MainThread" when status has
+ * PS_THREAD_MAIN, as threading would call it; else the kernel's name for
+ * native_id (/proc/PID/task/TID/comm, read now).  PS_EINVAL if none. */
+int ps_unwinder_thread_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_id,
+                            uint32_t status, uint32_t *string_id);
 
 const char *ps_unwinder_error(const ps_unwinder *u);
 const char *ps_error_name(int code);
@@ -193,7 +208,8 @@ typedef struct ps_thread_entry {
     uint64_t thread_id;
     uint64_t native_id;
     int64_t interpreter_id;
-    int64_t name_id;          /* threading name as a string id, -1 unknown */
+    int64_t name_id;          /* display name (ps_unwinder_thread_name's rule) as a
+                                 string id, -1 unknown */
 } ps_thread_entry;
 
 typedef struct ps_frame_entry {

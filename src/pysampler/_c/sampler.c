@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,81 +14,10 @@
 
 #define NS_PER_S 1000000000LL
 
-/* A growable array of fixed-size items. */
-typedef struct vec {
-    void *items;
-    uint32_t count, capacity;
-    size_t item_size;
-} vec;
-
-static int vec_push(vec *v, const void *item)
-{
-    void *items = ps_grow(v->items, v->count, &v->capacity, v->item_size, 256);
-    if (!items) {
-        return PS_ENOMEM;
-    }
-    v->items = items;
-    memcpy((char *)v->items + (size_t)v->count * v->item_size, item, v->item_size);
-    v->count++;
-    return PS_OK;
-}
-
-static void *vec_at(const vec *v, uint32_t i)
-{
-    return (char *)v->items + (size_t)i * v->item_size;
-}
-
-/* Open-addressing index from a 64-bit key hash to ids in a vec; equality
- * is decided by the caller's compare function. */
-typedef struct id_index {
-    uint32_t *slots;   /* id + 1, 0 empty */
-    uint32_t slot_count;
-} id_index;
-
 static uint64_t mix(uint64_t h, uint64_t v)
 {
     h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
     return h * 0xff51afd7ed558ccdULL;
-}
-
-typedef int (*same_fn)(const void *a, const void *b);
-typedef uint64_t (*hash_fn)(const void *item);
-
-/* The id of item in v, adding it when new. */
-static int intern(vec *v, id_index *ix, const void *item, hash_fn hash, same_fn same, uint32_t *id)
-{
-    if ((uint64_t)(v->count + 1) * 2 >= ix->slot_count) {
-        uint32_t slot_count = ix->slot_count ? ix->slot_count * 2 : 1024;
-        uint32_t *slots = calloc(slot_count, sizeof *slots);
-        if (!slots) {
-            return PS_ENOMEM;
-        }
-        for (uint32_t k = 0; k < v->count; k++) {
-            uint32_t i = (uint32_t)hash(vec_at(v, k)) & (slot_count - 1);
-            while (slots[i]) {
-                i = (i + 1) & (slot_count - 1);
-            }
-            slots[i] = k + 1;
-        }
-        free(ix->slots);
-        ix->slots = slots;
-        ix->slot_count = slot_count;
-    }
-    uint32_t i = (uint32_t)hash(item) & (ix->slot_count - 1);
-    while (ix->slots[i]) {
-        if (same(vec_at(v, ix->slots[i] - 1), item)) {
-            *id = ix->slots[i] - 1;
-            return PS_OK;
-        }
-        i = (i + 1) & (ix->slot_count - 1);
-    }
-    int rc = vec_push(v, item);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    ix->slots[i] = v->count;
-    *id = v->count - 1;
-    return PS_OK;
 }
 
 static uint64_t hash_frame(const void *p)
@@ -130,6 +58,13 @@ static int same_thread(const void *a, const void *b)
            x->interpreter_id == y->interpreter_id;
 }
 
+/* How far a thread entry's name is known.  A kernel name is provisional: a
+ * thread is seen before threading lists it. */
+typedef struct thread_naming {
+    uint8_t main;             /* the interpreter's main thread */
+    uint8_t settled;          /* named by threading, or MainThread: never looked up again */
+} thread_naming;
+
 /* A thread entry already sent whose name became known later. */
 typedef struct thread_rename {
     uint32_t thread;
@@ -158,13 +93,13 @@ struct ps_sampler {
     char message[512];
     uint64_t taken, failed, late;
     int64_t start_ns, elapsed_ns;
-    vec samples, threads, frames, nodes;
-    vec last_stacks;          /* last_stack per thread entry */
-    vec renames;              /* thread_rename: names learnt after a thread was sent */
-    vec thread_main;          /* uint8_t per thread entry: the interpreter's main thread */
-    int64_t next_naming_ns;   /* when to look again for unnamed threads' names */
+    ps_vec samples;           /* of ps_sample */
+    ps_interner threads, frames, nodes; /* of ps_thread_entry, ps_frame_entry, ps_stack_node */
+    ps_vec last_stacks;       /* last_stack per thread entry */
+    ps_vec renames;           /* thread_rename: names learnt after a thread was sent */
+    ps_vec namings;           /* thread_naming per thread entry */
+    int64_t next_naming_ns;   /* when to look again for unsettled threads' names */
     int64_t naming_every_ns;  /* doubles while nothing new is learnt */
-    id_index thread_index, frame_index, node_index;
     uint32_t threads_sent, frames_sent, nodes_sent, codes_sent, strings_sent;
 };
 
@@ -198,9 +133,10 @@ static int keep_thread(const ps_sampler *s, const ps_thread_rec *t)
     }
 }
 
-/* Unnamed threads are looked up at the end of the snapshot that first saw
- * them (one read of threading's table for all of them), then again every
- * so often: the main thread is sampled before `threading` exists. */
+/* New threads are named at the end of the snapshot that first saw them
+ * (one read of threading's table for all of them); those threading did
+ * not know yet are looked up again every so often: the main thread is
+ * sampled before `threading` exists, a new thread before threading lists it. */
 #define NAMING_FIRST_NS 250000000LL
 #define NAMING_MOST_NS 8000000000LL
 
@@ -213,19 +149,19 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     }
     ps_thread_entry te = {t->thread_id, t->native_id, t->interpreter_id, -1};
     ps_sample sample = {at, 0, 0, t->status, 0};
-    uint32_t known = s->threads.count;
-    int rc = intern(&s->threads, &s->thread_index, &te, hash_thread, same_thread, &sample.thread);
-    if (rc == PS_OK && s->threads.count > known) {
+    uint32_t known = s->threads.items.count;
+    int rc = ps_intern(&s->threads, &te, &sample.thread);
+    if (rc == PS_OK && s->threads.items.count > known) {
         s->next_naming_ns = 0; /* name it at the end of this snapshot */
         s->naming_every_ns = NAMING_FIRST_NS;
-        uint8_t main = (t->status & PS_THREAD_MAIN) != 0;
-        rc = vec_push(&s->thread_main, &main);
+        thread_naming naming = {(t->status & PS_THREAD_MAIN) != 0, 0};
+        rc = ps_vec_push(&s->namings, &naming);
     }
-    while (rc == PS_OK && s->last_stacks.count < s->threads.count) {
+    while (rc == PS_OK && s->last_stacks.count < s->threads.items.count) {
         last_stack empty = {NULL, NULL, 0, 0};
-        rc = vec_push(&s->last_stacks, &empty);
+        rc = ps_vec_push(&s->last_stacks, &empty);
     }
-    last_stack *last = rc == PS_OK ? vec_at(&s->last_stacks, sample.thread) : NULL;
+    last_stack *last = rc == PS_OK ? ps_vec_at(&s->last_stacks, sample.thread) : NULL;
     if (last && last->capacity < t->frame_count) {
         uint32_t capacity = t->frame_count * 2;
         ps_frame_entry *frames_copy = realloc(last->frames, capacity * sizeof *frames_copy);
@@ -250,10 +186,10 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
             continue;
         }
         uint32_t frame_id;
-        rc = intern(&s->frames, &s->frame_index, &fe, hash_frame, same_frame, &frame_id);
+        rc = ps_intern(&s->frames, &fe, &frame_id);
         if (rc == PS_OK) {
             ps_stack_node node = {sample.stack, frame_id};
-            rc = intern(&s->nodes, &s->node_index, &node, hash_node, same_node, &sample.stack);
+            rc = ps_intern(&s->nodes, &node, &sample.stack);
         }
         last->frames[depth] = fe;
         last->nodes[depth] = sample.stack;
@@ -261,31 +197,10 @@ static int record(ps_sampler *s, const ps_thread_rec *t, const ps_frame_rec *fra
     if (last) {
         last->count = depth;
     }
-    return rc == PS_OK ? vec_push(&s->samples, &sample) : rc;
+    return rc == PS_OK ? ps_vec_push(&s->samples, &sample) : rc;
 }
 
-/* Stop every thread of the target (SIGSTOP) and wait until the kernel
- * reports the main thread stopped; 0 when it did. */
-static int freeze(int32_t pid)
-{
-    if (kill(pid, SIGSTOP) != 0) {
-        return -1;
-    }
-    for (int tries = 0; tries < 10000; tries++) {
-        char state = ps_proc_state(pid, 0);
-        if (!state) {
-            return -1;
-        }
-        if (state == 'T' || state == 't') {
-            return 0;
-        }
-        struct timespec pause = {0, 10000};
-        nanosleep(&pause, NULL);
-    }
-    return -1;
-}
-
-/* Threads without a name yet: look them up in the target's `threading`;
+/* Threads whose name is not settled: named by ps_thread_display_name;
  * those already sent in a batch are passed on as renames. */
 static int name_threads(ps_sampler *s, int64_t at)
 {
@@ -296,36 +211,39 @@ static int name_threads(ps_sampler *s, int64_t at)
         s->naming_every_ns = NAMING_FIRST_NS;
     }
     s->next_naming_ns = at + s->naming_every_ns;
-    int looked = 0, learnt = 0;
-    for (uint32_t i = 0; i < s->threads.count; i++) {
-        ps_thread_entry *entry = vec_at(&s->threads, i);
-        if (entry->name_id >= 0) {
+    int looked = 0, settled = 0;
+    for (uint32_t i = 0; i < s->threads.items.count; i++) {
+        thread_naming *naming = ps_vec_at(&s->namings, i);
+        if (naming->settled) {
             continue;
         }
-        uint32_t count = 0, string_id;
-        if (!looked && ps_unwinder_thread_names(s->u, &count) != PS_OK) {
-            return PS_OK;
+        if (!looked) {
+            uint32_t count; /* on failure no thread has a threading name */
+            ps_unwinder_thread_names(s->u, &count);
+            looked = 1;
         }
-        looked = 1;
-        if (ps_unwinder_thread_name(s->u, entry->thread_id, &string_id) != PS_OK) {
-            /* A program that never imported threading: its main thread is
-             * still the one threading would call MainThread. */
-            if (!*(uint8_t *)vec_at(&s->thread_main, i) ||
-                ps_strings_intern(&s->u->strings, "MainThread", 10, &string_id) != PS_OK) {
-                continue;
-            }
+        ps_thread_entry *entry = ps_vec_at(&s->threads.items, i);
+        uint32_t string_id;
+        int named = ps_thread_display_name(s->u, entry->thread_id, entry->native_id, naming->main,
+                                           &string_id);
+        if (named == PS_NAMED_NOT) {
+            continue;
+        }
+        naming->settled = named != PS_NAMED_BY_KERNEL;
+        settled |= naming->settled;
+        if (entry->name_id == (int64_t)string_id) {
+            continue; /* the kernel's name again, or threading's is the same */
         }
         entry->name_id = string_id;
-        learnt = 1;
         if (i < s->threads_sent) {
             thread_rename rename = {i, string_id};
-            int rc = vec_push(&s->renames, &rename);
+            int rc = ps_vec_push(&s->renames, &rename);
             if (rc != PS_OK) {
                 return rc;
             }
         }
     }
-    if (looked && !learnt && s->naming_every_ns < NAMING_MOST_NS) {
+    if (looked && !settled && s->naming_every_ns < NAMING_MOST_NS) {
         s->naming_every_ns *= 2; /* threads threading does not know: look less often */
     }
     return PS_OK;
@@ -369,10 +287,10 @@ static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
     }
     int rc;
     for (int attempt = 1;; attempt++) {
-        int frozen = s->config.blocking && freeze(pid) == 0;
+        int frozen = s->config.blocking && ps_freeze(pid) == 0;
         rc = ps_unwinder_snapshot(u, options);
         if (frozen) {
-            kill(pid, SIGCONT);
+            ps_thaw(pid);
         }
         /* Stopped just where it updates its stack (3.11 unmaps a data stack
          * chunk before it moves its current frame off it), a thread cannot
@@ -457,12 +375,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static void init_vec(vec *v, size_t item_size)
-{
-    memset(v, 0, sizeof *v);
-    v->item_size = item_size;
-}
-
 int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler **out)
 {
     *out = NULL;
@@ -477,15 +389,16 @@ int ps_sampler_start(ps_unwinder *u, const ps_sampler_config *config, ps_sampler
     s->config = *config;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->changed, NULL);
-    init_vec(&s->samples, sizeof(ps_sample));
-    init_vec(&s->threads, sizeof(ps_thread_entry));
-    init_vec(&s->frames, sizeof(ps_frame_entry));
-    init_vec(&s->nodes, sizeof(ps_stack_node));
-    init_vec(&s->last_stacks, sizeof(last_stack));
-    init_vec(&s->renames, sizeof(thread_rename));
-    init_vec(&s->thread_main, sizeof(uint8_t));
+    ps_vec_init(&s->samples, sizeof(ps_sample));
+    ps_interner_init(&s->threads, sizeof(ps_thread_entry), hash_thread, same_thread);
+    ps_interner_init(&s->frames, sizeof(ps_frame_entry), hash_frame, same_frame);
+    ps_interner_init(&s->nodes, sizeof(ps_stack_node), hash_node, same_node);
+    ps_vec_init(&s->last_stacks, sizeof(last_stack));
+    ps_vec_init(&s->renames, sizeof(thread_rename));
+    ps_vec_init(&s->namings, sizeof(thread_naming));
     ps_stack_node empty = {0, UINT32_MAX};
-    if (vec_push(&s->nodes, &empty) != PS_OK) {
+    uint32_t empty_id;
+    if (ps_intern(&s->nodes, &empty, &empty_id) != PS_OK) {
         ps_sampler_free(s);
         return PS_ENOMEM;
     }
@@ -536,43 +449,41 @@ void ps_sampler_free(ps_sampler *s)
     ps_sampler_stop(s);
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->changed);
-    free(s->samples.items);
-    free(s->threads.items);
-    free(s->frames.items);
-    free(s->nodes.items);
+    ps_vec_free(&s->samples);
+    ps_interner_free(&s->threads);
+    ps_interner_free(&s->frames);
+    ps_interner_free(&s->nodes);
     for (uint32_t i = 0; i < s->last_stacks.count; i++) {
-        last_stack *last = vec_at(&s->last_stacks, i);
+        last_stack *last = ps_vec_at(&s->last_stacks, i);
         free(last->frames);
         free(last->nodes);
     }
-    free(s->last_stacks.items);
-    free(s->renames.items);
-    free(s->thread_main.items);
-    free(s->thread_index.slots);
-    free(s->frame_index.slots);
-    free(s->node_index.slots);
+    ps_vec_free(&s->last_stacks);
+    ps_vec_free(&s->renames);
+    ps_vec_free(&s->namings);
     free(s);
 }
 
 /* A malloc'd copy of items [first, v->count) of v. */
-static void *copy_tail(const vec *v, uint32_t first, uint32_t *count)
+static void *copy_tail(const ps_vec *v, uint32_t first, uint32_t *count)
 {
     *count = v->count - first;
     size_t size = (size_t)*count * v->item_size;
     void *copy = malloc(size ? size : 1);
     if (copy && size) {
-        memcpy(copy, vec_at(v, first), size);
+        memcpy(copy, ps_vec_at(v, first), size);
     }
     return copy;
 }
 
 static int copy_strings(const ps_strings *strings, uint32_t first, ps_batch *b)
 {
+    uint32_t count = ps_strings_count(strings);
     b->string_first = first;
-    b->string_count = strings->count - first;
+    b->string_count = count - first;
     size_t total = 0;
-    for (uint32_t i = first; i < strings->count; i++) {
-        total += strings->length[i];
+    for (uint32_t i = first; i < count; i++) {
+        total += ps_strings_at(strings, i)->length;
     }
     b->string_ends = malloc(((size_t)b->string_count + 1) * sizeof *b->string_ends);
     b->string_data = malloc(total + 1);
@@ -580,15 +491,16 @@ static int copy_strings(const ps_strings *strings, uint32_t first, ps_batch *b)
         return PS_ENOMEM;
     }
     size_t at = 0;
-    for (uint32_t i = first; i < strings->count; i++) {
-        memcpy(b->string_data + at, strings->text[i], strings->length[i]);
-        at += strings->length[i];
+    for (uint32_t i = first; i < count; i++) {
+        const ps_string *text = ps_strings_at(strings, i);
+        memcpy(b->string_data + at, text->text, text->length);
+        at += text->length;
         b->string_ends[i - first] = (uint32_t)at;
     }
     return PS_OK;
 }
 
-static int copy_renames(vec *renames, ps_batch *b)
+static int copy_renames(ps_vec *renames, ps_batch *b)
 {
     uint32_t n = renames->count;
     b->rename_thread = malloc(((size_t)n + 1) * sizeof *b->rename_thread);
@@ -597,7 +509,7 @@ static int copy_renames(vec *renames, ps_batch *b)
         return PS_ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        const thread_rename *r = vec_at(renames, i);
+        const thread_rename *r = ps_vec_at(renames, i);
         b->rename_thread[i] = r->thread;
         b->rename_name[i] = r->name;
     }
@@ -606,7 +518,7 @@ static int copy_renames(vec *renames, ps_batch *b)
     return PS_OK;
 }
 
-static int columns(const vec *samples, ps_batch *b)
+static int columns(const ps_vec *samples, ps_batch *b)
 {
     uint32_t n = samples->count;
     b->sample_count = n;
@@ -618,7 +530,7 @@ static int columns(const vec *samples, ps_batch *b)
         return PS_ENOMEM;
     }
     for (uint32_t i = 0; i < n; i++) {
-        const ps_sample *sample = vec_at(samples, i);
+        const ps_sample *sample = ps_vec_at(samples, i);
         b->sample_time_ns[i] = sample->time_ns;
         b->sample_thread[i] = sample->thread;
         b->sample_stack[i] = sample->stack;
@@ -649,17 +561,13 @@ int ps_sampler_drain(ps_sampler *s, ps_batch **out)
     int rc = columns(&s->samples, b);
     s->samples.count = 0;
     b->thread_first = s->threads_sent;
-    b->threads = copy_tail(&s->threads, s->threads_sent, &b->thread_count);
+    b->threads = copy_tail(&s->threads.items, s->threads_sent, &b->thread_count);
     b->frame_first = s->frames_sent;
-    b->frames = copy_tail(&s->frames, s->frames_sent, &b->frame_count);
+    b->frames = copy_tail(&s->frames.items, s->frames_sent, &b->frame_count);
     b->node_first = s->nodes_sent;
-    b->nodes = copy_tail(&s->nodes, s->nodes_sent, &b->node_count);
+    b->nodes = copy_tail(&s->nodes.items, s->nodes_sent, &b->node_count);
     b->code_first = s->codes_sent;
-    b->code_count = u->codes.record_count - s->codes_sent;
-    b->codes = malloc(((size_t)b->code_count + 1) * sizeof *b->codes);
-    if (b->codes) {
-        memcpy(b->codes, u->codes.records + s->codes_sent, (size_t)b->code_count * sizeof *b->codes);
-    }
+    b->codes = copy_tail(&u->codes.records, s->codes_sent, &b->code_count);
     if (rc == PS_OK) {
         rc = copy_strings(&u->strings, s->strings_sent, b);
     }
@@ -670,11 +578,11 @@ int ps_sampler_drain(ps_sampler *s, ps_batch **out)
         rc = PS_ENOMEM;
     }
     if (rc == PS_OK) {
-        s->threads_sent = s->threads.count;
-        s->frames_sent = s->frames.count;
-        s->nodes_sent = s->nodes.count;
-        s->codes_sent = u->codes.record_count;
-        s->strings_sent = u->strings.count;
+        s->threads_sent = s->threads.items.count;
+        s->frames_sent = s->frames.items.count;
+        s->nodes_sent = s->nodes.items.count;
+        s->codes_sent = u->codes.records.count;
+        s->strings_sent = ps_strings_count(&u->strings);
     }
     pthread_mutex_unlock(&s->lock);
     if (rc != PS_OK) {

@@ -1,12 +1,9 @@
 /* Walking a target's interpreters, threads and frames into flat records. */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core.h"
 
@@ -17,35 +14,9 @@
 #define PS_PACKAGE_VERSION "0+unknown"
 #endif
 
-int ps_fail(ps_unwinder *u, int code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u->error, sizeof u->error, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
 const char *ps_core_version(void)
 {
     return PS_PACKAGE_VERSION;
-}
-
-const char *ps_error_name(int code)
-{
-    switch (code) {
-    case PS_OK: return "ok";
-    case PS_ENOPROC: return "no such process";
-    case PS_EPERM: return "permission denied";
-    case PS_ENOTPYTHON: return "not a Python process";
-    case PS_EVERSION: return "unsupported Python version";
-    case PS_EEXITED: return "the process exited";
-    case PS_EMEMORY: return "unreadable memory";
-    case PS_ECORRUPT: return "inconsistent data";
-    case PS_ENOMEM: return "out of memory";
-    case PS_EINVAL: return "invalid argument";
-    default: return "unknown error";
-    }
 }
 
 /* ---- small readers ------------------------------------------------------ */
@@ -66,206 +37,6 @@ static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, ui
         return PS_OK;
     }
     return ps_plausible_pointer(base) ? PS_EMEMORY : PS_ECORRUPT;
-}
-
-int ps_ensure_batch(ps_unwinder *u, size_t size)
-{
-    if (size <= u->batch_size) {
-        return PS_OK;
-    }
-    size_t want = size < 65536 ? 65536 : size;
-    unsigned char *p = realloc(u->batch, want);
-    if (!p) {
-        return PS_ENOMEM;
-    }
-    u->batch = p;
-    u->batch_size = want;
-    return PS_OK;
-}
-
-int ps_ensure_scratch(ps_unwinder *u, size_t size)
-{
-    if (size <= u->scratch_size) {
-        return PS_OK;
-    }
-    unsigned char *p = realloc(u->scratch, size);
-    if (!p) {
-        return PS_ENOMEM;
-    }
-    u->scratch = p;
-    u->scratch_size = size;
-    return PS_OK;
-}
-
-/* A str object's text as UTF-8, interned. */
-int ps_read_string(ps_unwinder *u, uint64_t addr, uint32_t *id)
-{
-    const ps_layout *L = &u->layout;
-    if (!ps_plausible_pointer(addr)) {
-        return PS_ECORRUPT;
-    }
-    unsigned char head[128];
-    size_t head_size = (size_t)L->unicode_compact_size;
-    if (head_size > sizeof head || head_size < (size_t)L->unicode_ascii_size) {
-        return PS_ECORRUPT;
-    }
-    int rc = ps_read(&u->reader, addr, head, (size_t)L->unicode_ascii_size);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    uint64_t length = field_u64(head, L->unicode_length);
-    uint32_t state = (uint32_t)field_i32(head, L->unicode_state);
-    unsigned kind = (state >> L->unicode_kind_shift) & 7;
-    unsigned compact = (state >> L->unicode_compact_shift) & 1;
-    unsigned ascii = (state >> L->unicode_ascii_shift) & 1;
-    if (length > PS_MAX_STRING || !compact || (kind != 1 && kind != 2 && kind != 4)) {
-        return PS_ECORRUPT;
-    }
-    size_t data_at = (size_t)(ascii ? L->unicode_ascii_size : L->unicode_compact_size);
-    size_t raw_len = (size_t)length * kind;
-    rc = ps_ensure_scratch(u, raw_len + (size_t)length * 4 + 1);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    unsigned char *raw = u->scratch;
-    rc = ps_read(&u->reader, addr + data_at, raw, raw_len);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    if (ascii) {
-        return ps_strings_intern(&u->strings, (const char *)raw, raw_len, id);
-    }
-    unsigned char *utf8 = raw + raw_len, *o = utf8;
-    for (size_t i = 0; i < length; i++) {
-        uint32_t c = kind == 1 ? raw[i]
-                     : kind == 2 ? (uint32_t)(raw[2 * i] | raw[2 * i + 1] << 8)
-                                 : (uint32_t)(raw[4 * i] | raw[4 * i + 1] << 8 |
-                                              raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24);
-        if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
-            c = 0xFFFD;
-        }
-        if (c < 0x80) {
-            *o++ = (unsigned char)c;
-        } else if (c < 0x800) {
-            *o++ = (unsigned char)(0xC0 | c >> 6);
-            *o++ = (unsigned char)(0x80 | (c & 63));
-        } else if (c < 0x10000) {
-            *o++ = (unsigned char)(0xE0 | c >> 12);
-            *o++ = (unsigned char)(0x80 | ((c >> 6) & 63));
-            *o++ = (unsigned char)(0x80 | (c & 63));
-        } else {
-            *o++ = (unsigned char)(0xF0 | c >> 18);
-            *o++ = (unsigned char)(0x80 | ((c >> 12) & 63));
-            *o++ = (unsigned char)(0x80 | ((c >> 6) & 63));
-            *o++ = (unsigned char)(0x80 | (c & 63));
-        }
-    }
-    return ps_strings_intern(&u->strings, (const char *)utf8, (size_t)(o - utf8), id);
-}
-
-/* A bytes object's contents, malloc'd. */
-static int read_bytes(ps_unwinder *u, uint64_t addr, unsigned char **out, size_t *len)
-{
-    const ps_layout *L = &u->layout;
-    *out = NULL;
-    *len = 0;
-    if (!ps_plausible_pointer(addr)) {
-        return PS_ECORRUPT;
-    }
-    uint64_t size;
-    int rc = ps_read_ptr(&u->reader, addr + (uint64_t)L->varobject_size, &size);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    if (size > PS_MAX_LINETABLE) {
-        return PS_ECORRUPT;
-    }
-    unsigned char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        return PS_ENOMEM;
-    }
-    rc = ps_read(&u->reader, addr + (uint64_t)L->bytes_sval, buf, size);
-    if (rc != PS_OK) {
-        free(buf);
-        return rc;
-    }
-    *out = buf;
-    *len = size;
-    return PS_OK;
-}
-
-/* ---- code objects --------------------------------------------------------- */
-
-/* The cached entry for the code object at addr, read again when its
- * identifying fields changed (the address was reused for another code). */
-int ps_code_entry_read(ps_unwinder *u, uint64_t addr, ps_code_entry **out)
-{
-    const ps_layout *L = &u->layout;
-    if (!ps_plausible_pointer(addr)) {
-        return PS_ECORRUPT;
-    }
-    int rc = ps_ensure_scratch(u, (size_t)L->code_size);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    unsigned char *buf = u->scratch;
-    rc = ps_read(&u->reader, addr, buf, (size_t)L->code_size);
-    if (rc != PS_OK) {
-        return rc;
-    }
-    if (u->code_type && field_u64(buf, L->object_type) != u->code_type) {
-        return PS_ECORRUPT;
-    }
-    uint64_t filename = field_u64(buf, L->code_filename);
-    uint64_t qualname = field_u64(buf, L->code_qualname != PS_ABSENT ? L->code_qualname : L->code_name);
-    uint64_t linetable = field_u64(buf, L->code_linetable);
-    int32_t firstlineno = field_i32(buf, L->code_firstlineno);
-    uint64_t code_bytes = L->code_code != PS_ABSENT ? field_u64(buf, L->code_code) : 0;
-    uint64_t code_units = L->code_adaptive != PS_ABSENT ? field_u64(buf, L->varobject_size) : 0;
-    if (code_units > PS_MAX_LINETABLE) {
-        return PS_ECORRUPT;
-    }
-
-    ps_code_entry *e = ps_code_cache_slot(&u->codes, addr);
-    if (!e) {
-        return PS_ENOMEM;
-    }
-    if (e->code_id != UINT32_MAX && e->filename_ptr == filename && e->qualname_ptr == qualname &&
-        e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
-        *out = e;
-        return PS_OK;
-    }
-    ps_code_rec rec = {0, 0, firstlineno};
-    rc = ps_read_string(u, filename, &rec.filename_id);
-    if (rc == PS_OK) {
-        rc = ps_read_string(u, qualname, &rec.qualname_id);
-    }
-    unsigned char *table = NULL;
-    size_t table_len = 0;
-    if (rc == PS_OK) {
-        rc = read_bytes(u, linetable, &table, &table_len);
-    }
-    uint32_t id = 0;
-    if (rc == PS_OK) {
-        rc = ps_code_cache_add_record(&u->codes, &rec, &id);
-    }
-    if (rc != PS_OK) {
-        free(table);
-        return rc;
-    }
-    free(e->linetable);
-    e->filename_ptr = filename;
-    e->qualname_ptr = qualname;
-    e->linetable_ptr = linetable;
-    e->firstlineno = firstlineno;
-    e->code_bytes = code_bytes;
-    e->code_units = (uint32_t)code_units;
-    e->linetable = table;
-    e->linetable_len = table_len;
-    e->memo_offset = -2;
-    e->code_id = id;
-    *out = e;
-    return PS_OK;
 }
 
 /* ---- records -------------------------------------------------------------- */
@@ -296,30 +67,6 @@ static ps_thread_rec *push_thread(ps_unwinder *u)
 }
 
 /* ---- threads ---------------------------------------------------------------- */
-
-char ps_proc_state(int32_t pid, uint64_t tid)
-{
-    char path[96], buf[512];
-    if (tid) {
-        snprintf(path, sizeof path, "/proc/%d/task/%llu/stat", pid, (unsigned long long)tid);
-    } else {
-        snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return 0;
-    }
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) {
-        return 0;
-    }
-    buf[n] = '\0';
-    /* The command name in parentheses may hold anything: the state follows
-     * the last ')'. */
-    char *paren = strrchr(buf, ')');
-    return paren && paren[1] == ' ' ? paren[2] : 0;
-}
 
 /* Whether the thread is inside an except block: the topmost exception
  * state with an exception set, as sys.exc_info() finds it.  The first item
@@ -408,19 +155,20 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     const ps_layout *L = &u->layout;
     int rc = PS_OK;
     if (!preloaded) {
-        rc = ps_ensure_scratch(u, (size_t)L->tstate_size);
+        rc = ps_buffer_reserve(&u->scratch, (size_t)L->tstate_size);
         if (rc == PS_OK) {
-            rc = ps_read(&u->reader, tstate, u->scratch, (size_t)L->tstate_size);
+            rc = ps_read(&u->reader, tstate, u->scratch.p, (size_t)L->tstate_size);
         }
         if (rc != PS_OK) {
             return rc;
         }
     }
-    if (field_u64(u->scratch, L->tstate_interp) != interp) {
+    const unsigned char *ts = u->scratch.p;
+    if (field_u64(ts, L->tstate_interp) != interp) {
         return PS_ECORRUPT;
     }
-    *next = field_u64(u->scratch, L->tstate_next);
-    uint64_t thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    *next = field_u64(ts, L->tstate_next);
+    uint64_t thread_id = field_u64(ts, L->tstate_thread_id);
     int is_main = main_tstate ? tstate == main_tstate : thread_id == main_ident;
     if (((options & PS_SNAP_MAIN_ONLY) && !is_main) ||
         ((options & PS_SNAP_GIL_ONLY) && holder != tstate)) {
@@ -432,16 +180,16 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     }
     t->interpreter_id = interp_id;
     t->tstate = tstate;
-    t->thread_id = field_u64(u->scratch, L->tstate_thread_id);
+    t->thread_id = field_u64(ts, L->tstate_thread_id);
     t->native_id = L->tstate_native_thread_id != PS_ABSENT
-                       ? field_u64(u->scratch, L->tstate_native_thread_id)
+                       ? field_u64(ts, L->tstate_native_thread_id)
                        : native_id_of(u, t->thread_id, main_ident);
     /* What the thread state points at, in one read: the current frame
      * (3.11-3.12 keep it in a _PyCFrame) and the topmost exception state. */
-    uint64_t frame = L->tstate_frame != PS_ABSENT ? field_u64(u->scratch, L->tstate_frame) : 0;
-    uint64_t cframe = L->tstate_cframe != PS_ABSENT ? field_u64(u->scratch, L->tstate_cframe) : 0;
+    uint64_t frame = L->tstate_frame != PS_ABSENT ? field_u64(ts, L->tstate_frame) : 0;
+    uint64_t cframe = L->tstate_cframe != PS_ABSENT ? field_u64(ts, L->tstate_cframe) : 0;
     uint64_t exc_info =
-        L->tstate_exc_info != PS_ABSENT ? field_u64(u->scratch, L->tstate_exc_info) : 0;
+        L->tstate_exc_info != PS_ABSENT ? field_u64(ts, L->tstate_exc_info) : 0;
     uint64_t exc_value = 0, exc_previous = 0;
     ps_segment segs[3];
     int n = 0;
@@ -537,7 +285,7 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
         }
     }
     int fields = n;
-    uint64_t gil = fixed_gil(u) ? fixed_gil(u) : u->last_gil;
+    uint64_t gil = fixed_gil(u) ? fixed_gil(u) : u->runtime_cache.gil;
     if (gil) {
         segs[n++] = (ps_segment){gil + (uint64_t)L->gil_locked, &v->locked, 4};
         segs[n++] = (ps_segment){gil + (uint64_t)L->gil_last_holder, &v->holder, 8};
@@ -547,10 +295,11 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     } else if (L->runtime_gc_collecting != PS_ABSENT) {
         segs[n++] = (ps_segment){u->runtime + (uint64_t)L->runtime_gc_collecting, &v->collecting, 4};
     }
-    int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) &&
-                    u->last_main_tstate && ps_ensure_scratch(u, (size_t)L->tstate_size) == PS_OK;
+    uint64_t guess = u->runtime_cache.main_tstate;
+    int speculate = (options & PS_SNAP_MAIN_ONLY) && !(options & PS_SNAP_GIL_ONLY) && guess &&
+                    ps_buffer_reserve(&u->scratch, (size_t)L->tstate_size) == PS_OK;
     if (speculate) {
-        segs[n++] = (ps_segment){u->last_main_tstate, u->scratch, (size_t)L->tstate_size};
+        segs[n++] = (ps_segment){guess, u->scratch.p, (size_t)L->tstate_size};
     }
     int got = ps_read_many(&u->reader, segs, n);
     if (got < fields) {
@@ -558,7 +307,7 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     }
     if (!fixed_gil(u) && v->gil != gil) {
         /* The GIL moved (or this is the first look): read it where it is now. */
-        u->last_gil = v->gil;
+        u->runtime_cache.gil = v->gil;
         ps_segment again[2] = {
             {v->gil + (uint64_t)L->gil_locked, &v->locked, 4},
             {v->gil + (uint64_t)L->gil_last_holder, &v->holder, 8},
@@ -575,8 +324,8 @@ static int read_interpreter(ps_unwinder *u, uint64_t interp, uint32_t options, i
     if (v->locked <= 0) {
         v->holder = 0;
     }
-    v->tstate_preloaded = speculate && got == n && v->main_tstate == u->last_main_tstate;
-    u->last_main_tstate = v->main_tstate;
+    v->tstate_preloaded = speculate && got == n && v->main_tstate == guess;
+    u->runtime_cache.main_tstate = v->main_tstate;
     return PS_OK;
 }
 
@@ -618,19 +367,6 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
     return PS_OK;
 }
 
-/* Gone, or a zombie: its memory is gone either way. */
-static int target_gone(ps_unwinder *u)
-{
-    if (u->target.pid <= 0) {
-        return 0; /* a memory image (image.c): nothing can exit */
-    }
-    if (kill(u->target.pid, 0) != 0) {
-        return 1;
-    }
-    char state = ps_proc_state(u->target.pid, 0);
-    return !state || state == 'Z' || state == 'X';
-}
-
 int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
 {
     const ps_layout *L = &u->layout;
@@ -640,17 +376,17 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     u->error[0] = '\0';
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    u->now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+    int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
     int rc = PS_OK;
     /* Interpreters come and go rarely: the runtime's list is re-read every
      * PS_RUNTIME_REREAD_NS, and whenever walking it fails. */
-    if (!u->runtime_read_ns || u->now_ns - u->runtime_read_ns >= PS_RUNTIME_REREAD_NS) {
+    if (!u->runtime_cache.read_ns || now_ns - u->runtime_cache.read_ns >= PS_RUNTIME_REREAD_NS) {
         int32_t offsets[2] = {L->runtime_interpreters_head, L->runtime_main_thread};
-        uint64_t *values[2] = {&u->runtime_interp, &u->runtime_main_ident};
+        uint64_t *values[2] = {&u->runtime_cache.interp, &u->runtime_cache.main_ident};
         rc = read_fields(u, u->runtime, offsets, values, 2);
-        u->runtime_read_ns = rc == PS_OK ? u->now_ns : 0;
+        u->runtime_cache.read_ns = rc == PS_OK ? now_ns : 0;
     }
-    uint64_t interp = u->runtime_interp, main_ident = u->runtime_main_ident;
+    uint64_t interp = u->runtime_cache.interp, main_ident = u->runtime_cache.main_ident;
     for (int n = 0; rc == PS_OK && interp; n++) {
         if (n >= PS_MAX_INTERPRETERS || !ps_plausible_pointer(interp)) {
             rc = PS_ECORRUPT;
@@ -659,35 +395,47 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
         rc = walk_interpreter(u, interp, main_ident, options, &interp);
     }
     if (rc != PS_OK) {
-        u->runtime_read_ns = 0;
-        u->last_gil = 0;
-        u->last_main_tstate = 0;
+        u->runtime_cache = (ps_runtime_cache){0}; /* read it all again next time */
     }
     if (rc == PS_OK) {
         return PS_OK;
     }
-    if (rc != PS_ENOMEM && target_gone(u)) {
+    if (rc != PS_ENOMEM && ps_target_gone(u)) {
         rc = PS_EEXITED;
     }
+    char who[64];
+    ps_target_name(u, who, sizeof who);
     if (rc == PS_EEXITED) {
-        return ps_fail(u, rc, "process %d exited", u->target.pid);
+        return ps_fail(u, rc, "%s exited", who);
     }
-    return ps_fail(u, rc, "process %d: %s while walking its threads", u->target.pid,
-                   ps_error_name(rc));
+    return ps_fail(u, rc, "%s: %s while walking its threads", who, ps_error_name(rc));
 }
 
 /* ---- lifetime and accessors ------------------------------------------------ */
 
+ps_unwinder *ps_unwinder_alloc(void)
+{
+    ps_unwinder *u = calloc(1, sizeof *u);
+    if (u) {
+        ps_strings_init(&u->strings);
+        ps_code_cache_init(&u->codes);
+        u->pthread_tid_at = -1;
+    }
+    return u;
+}
+
 int ps_unwinder_new(int32_t pid, ps_unwinder **out, char *errbuf, size_t errlen)
 {
     *out = NULL;
-    ps_unwinder *u = calloc(1, sizeof *u);
+    ps_unwinder *u = ps_unwinder_alloc();
     if (!u) {
         snprintf(errbuf, errlen, "out of memory");
         return PS_ENOMEM;
     }
-    u->pthread_tid_at = -1;
     int rc = ps_locate(u, pid);
+    if (rc == PS_OK && ps_read_cmdline(pid, &u->cmdline, &u->cmdline_length) != PS_OK) {
+        rc = ps_fail(u, PS_ENOMEM, "out of memory reading /proc/%d/cmdline", pid);
+    }
     if (rc != PS_OK) {
         snprintf(errbuf, errlen, "%s", u->error);
         ps_unwinder_free(u);
@@ -706,19 +454,20 @@ void ps_unwinder_free(ps_unwinder *u)
     ps_code_cache_free(&u->codes);
     free(u->threads);
     free(u->frames);
-    free(u->scratch);
-    free(u->batch);
+    ps_buffer_free(&u->cmdline);
+    ps_buffer_free(&u->scratch);
+    ps_buffer_free(&u->walk.batch);
     for (int i = 0; i < PS_WINDOWS; i++) {
-        free(u->windows[i].data);
+        ps_buffer_free(&u->walk.windows[i].data);
     }
-    free(u->links);
+    free(u->walk.links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
-        free(u->chains[i].addrs);
+        free(u->walk.chains[i].addrs);
     }
     if (u->reader.release) {
         u->reader.release(u->reader.ctx);
     }
-    free(u->names);
+    free(u->names.entries);
     free(u);
 }
 
@@ -726,22 +475,29 @@ const ps_target_info *ps_unwinder_target(const ps_unwinder *u) { return &u->targ
 uint32_t ps_unwinder_thread_count(const ps_unwinder *u) { return u->thread_count; }
 const ps_thread_rec *ps_unwinder_threads(const ps_unwinder *u) { return u->threads; }
 const ps_frame_rec *ps_unwinder_frames(const ps_unwinder *u) { return u->frames; }
-uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.record_count; }
+uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.records.count; }
 const char *ps_unwinder_error(const ps_unwinder *u) { return u->error; }
+
+const char *ps_unwinder_cmdline(const ps_unwinder *u, size_t *length)
+{
+    *length = u->cmdline_length;
+    return u->cmdline_length ? (const char *)u->cmdline.p : "";
+}
 
 const ps_code_rec *ps_unwinder_code(const ps_unwinder *u, uint32_t code_id)
 {
-    return code_id < u->codes.record_count ? &u->codes.records[code_id] : NULL;
+    return code_id < u->codes.records.count ? ps_vec_at(&u->codes.records, code_id) : NULL;
 }
 
 const char *ps_unwinder_string(const ps_unwinder *u, uint32_t string_id, size_t *length)
 {
-    if (string_id >= u->strings.count) {
+    if (string_id >= ps_strings_count(&u->strings)) {
         *length = 0;
         return NULL;
     }
-    *length = u->strings.length[string_id];
-    return u->strings.text[string_id];
+    const ps_string *s = ps_strings_at(&u->strings, string_id);
+    *length = s->length;
+    return s->text;
 }
 
 const char *ps_unwinder_opname(const ps_unwinder *u, int32_t opcode)

@@ -150,7 +150,7 @@ def _format_thread(thread: Thread, sources: _Sources, style: DumpStyle) -> list[
 def format_dump(snapshot: Snapshot, target: TargetInfo, style: DumpStyle) -> str:
     """The whole dump: a header, then every thread's stack root first."""
     sources = _Sources(snapshot.pid)
-    command = " ".join(_procfs.command_line(snapshot.pid)) or "?"
+    command = " ".join(target.command_line) or "?"
     out = [
         f"Process {snapshot.pid}: {command}",
         f"Python {snapshot.python_version} ({target.binary})",
