@@ -54,7 +54,7 @@ class VersionSupport:
 def supported() -> list[VersionSupport]:
     """Every CPython 3 minor version the C core can read."""
     found = []
-    for minor in range(0, 30):
+    for minor in range(lib.PS_MIN_MINOR, lib.PS_MAX_MINOR + 1):
         how = int(lib.ps_version_support(3, minor))
         if how:
             found.append(VersionSupport(minor, how))

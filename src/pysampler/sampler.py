@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
 import threading
 import time
 from array import array
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from pysampler import errors
 from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
-from pysampler._native import ffi, lib, raise_for, text
+from pysampler._native import CData, ffi, lib, raise_for, text
 from pysampler.collectors import Collector, StackCollector
 from pysampler.model import SamplerConfig, SessionInfo, SessionStats
 from pysampler.profile import (
@@ -29,6 +30,9 @@ from pysampler.profile import (
     ThreadTable,
 )
 from pysampler.unwinder import Unwinder
+
+if TYPE_CHECKING:
+    from pysampler._c._core import ps_batch, ps_sampler_config
 
 __all__ = ["Progress", "Sampler"]
 
@@ -121,7 +125,7 @@ class Sampler:
         self._collectors: list[Collector[object]] = [self._stack, *collectors]
         self._on_progress = on_progress
         self._unwinder: Unwinder | None = None
-        self._native: Any = None
+        self._native: CData | None = None
         self._drainer: threading.Thread | None = None
         self._stop_draining = threading.Event()
         self._launched: Launched | None = None
@@ -181,7 +185,7 @@ class Sampler:
         )
         if self.in_process:
             self._drainer.start()
-            native_config.exclude_thread_id = self._drainer.ident or 0
+            cast("ps_sampler_config", native_config).exclude_thread_id = self._drainer.ident or 0
         handle = ffi.new("ps_sampler **")
         code = lib.ps_sampler_start(self._unwinder.native_handle, native_config, handle)
         if code != 0:
@@ -239,7 +243,7 @@ class Sampler:
                 raise self._error
             return profile
 
-    def _ended_by(self, last: Any) -> str:
+    def _ended_by(self, last: ps_batch) -> str:
         duration = self.config.duration
         if last.state == lib.PS_SAMPLER_STOPPED and duration and last.elapsed_ns >= duration * 1e9:
             return "duration"
@@ -264,7 +268,7 @@ class Sampler:
         return self._stats
 
     @property
-    def launched_process(self) -> Any:
+    def launched_process(self) -> subprocess.Popen[bytes] | None:
         """The ``subprocess.Popen`` of a program started by :meth:`run`, else None."""
         return self._launched.process if self._launched else None
 
@@ -299,12 +303,13 @@ class Sampler:
                     )
                 )
 
-    def _drain_once(self) -> Any:
+    def _drain_once(self) -> ps_batch:
+        assert self._native is not None, "drained before start"
         out = ffi.new("ps_batch **")
         code = lib.ps_sampler_drain(self._native, out)
         if code != 0:
             raise_for(code, "cannot collect samples: out of memory")
-        native = ffi.gc(out[0], lib.ps_batch_free)
+        native = cast("ps_batch", ffi.gc(out[0], lib.ps_batch_free))
         delta = _to_delta(native)
         if self._hook_filter is not None:
             delta = self._hook_filter.apply(delta)
@@ -313,9 +318,10 @@ class Sampler:
         return native
 
 
-def _native_config(config: SamplerConfig) -> Any:
+def _native_config(config: SamplerConfig) -> CData:
     """The C sampler's configuration for ``config``."""
-    native = ffi.new("ps_sampler_config *")
+    pointer = ffi.new("ps_sampler_config *")
+    native = cast("ps_sampler_config", pointer)
     native.interval_ns = config.interval_ns
     native.duration_ns = round(config.duration * 1e9) if config.duration else 0
     native.mode = _C_MODES[config.mode]
@@ -324,23 +330,23 @@ def _native_config(config: SamplerConfig) -> Any:
     native.native = config.native
     native.gc = config.gc
     native.blocking = config.blocking
-    return native
+    return pointer
 
 
-def _column(pointer: Any, count: int, typecode: str) -> array[int]:
+def _column(pointer: CData, count: int, typecode: str) -> array[int]:
     column = array(typecode)
     if count:
         column.frombytes(ffi.buffer(pointer, count * column.itemsize))
     return column
 
 
-def _records(pointer: Any, count: int, layout: struct.Struct) -> list[tuple[int, ...]]:
+def _records(pointer: CData, count: int, layout: struct.Struct) -> list[tuple[int, ...]]:
     if not count:
         return []
     return list(layout.iter_unpack(ffi.buffer(pointer, count * layout.size)))
 
 
-def _to_delta(b: Any) -> ProfileDelta:
+def _to_delta(b: ps_batch) -> ProfileDelta:
     """A native batch as the profile's own columns (no per-sample Python work)."""
     ends = _column(b.string_ends, b.string_count, "I")
     data = bytes(ffi.buffer(b.string_data, ends[-1])) if b.string_count else b""

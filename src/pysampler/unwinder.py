@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pysampler import errors
-from pysampler._native import ffi, lib, raise_for, text
+from pysampler._native import CData, ffi, lib, raise_for, text
 from pysampler.model import (
     Frame,
     FrameKind,
@@ -19,6 +19,9 @@ from pysampler.model import (
     Thread,
     ThreadStatus,
 )
+
+if TYPE_CHECKING:
+    from pysampler._c._core import ps_frame_rec, ps_thread_rec
 
 __all__ = ["Unwinder"]
 
@@ -89,15 +92,15 @@ class Unwinder:
         unwinder._adopt(0, handle[0])
         return unwinder
 
-    def _adopt(self, pid: int, raw: Any) -> None:
+    def _adopt(self, pid: int, raw: CData) -> None:
         self.pid = pid
-        self._handle: Any = ffi.gc(raw, lib.ps_unwinder_free)
+        self._handle: CData | None = ffi.gc(raw, lib.ps_unwinder_free)
         self._strings: dict[int, str] = {}
         self._codes: dict[int, tuple[str, str]] = {}
         self.target = self._target_info()
 
     def _target_info(self) -> TargetInfo:
-        info = lib.ps_unwinder_target(self._handle)
+        info = lib.ps_unwinder_target(self.native_handle)
         version = PythonVersion(
             info.major,
             info.minor,
@@ -116,12 +119,12 @@ class Unwinder:
 
     def _command_line(self) -> tuple[str, ...]:
         length = ffi.new("size_t *")
-        pointer = lib.ps_unwinder_cmdline(self._handle, length)
+        pointer = lib.ps_unwinder_cmdline(self.native_handle, length)
         raw = bytes(ffi.buffer(pointer, length[0]))
         return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
 
     @property
-    def native_handle(self) -> Any:
+    def native_handle(self) -> CData:
         """The C unwinder, for pysampler's own sampler; not for other use."""
         if self._handle is None:
             msg = "the unwinder is closed"
@@ -221,19 +224,19 @@ class Unwinder:
         cached = self._strings.get(string_id)
         if cached is None:
             length = ffi.new("size_t *")
-            pointer = lib.ps_unwinder_string(self._handle, string_id, length)
+            pointer = lib.ps_unwinder_string(self.native_handle, string_id, length)
             cached = self._strings[string_id] = text(pointer, length[0])
         return cached
 
     def _code(self, code_id: int) -> tuple[str, str]:
         cached = self._codes.get(code_id)
         if cached is None:
-            rec = lib.ps_unwinder_code(self._handle, code_id)
+            rec = lib.ps_unwinder_code(self.native_handle, code_id)
             cached = (self._string(rec.filename_id), self._string(rec.qualname_id))
             self._codes[code_id] = cached
         return cached
 
-    def _frame(self, rec: Any, opcodes: bool) -> Frame:
+    def _frame(self, rec: ps_frame_rec, opcodes: bool) -> Frame:
         kind = FrameKind(rec.kind)
         if kind is not FrameKind.PYTHON:
             return Frame(filename="~", qualname=kind.marker_name, lineno=None, kind=kind)
@@ -256,14 +259,14 @@ class Unwinder:
     def _opname(self, opcode: int) -> str | None:
         if opcode < 0:
             return None
-        name = lib.ps_unwinder_opname(self._handle, opcode)
+        name = lib.ps_unwinder_opname(self.native_handle, opcode)
         return text(name) if name != ffi.NULL else f"<{opcode}>"
 
-    def _thread_name(self, rec: Any) -> str | None:
+    def _thread_name(self, rec: ps_thread_rec) -> str | None:
         """The C core's name for a thread: threading's, else MainThread, else the kernel's."""
         string_id = ffi.new("uint32_t *")
         code = lib.ps_unwinder_thread_name(
-            self._handle, rec.thread_id, rec.native_id, rec.status, string_id
+            self.native_handle, rec.thread_id, rec.native_id, rec.status, string_id
         )
         return self._string(string_id[0]) if code == 0 else None
 

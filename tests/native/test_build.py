@@ -68,3 +68,16 @@ def test_readme_version_table_matches_the_code() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_core_stub_matches_the_header_and_the_compiled_module() -> None:
+    """_c/_core.pyi types every function, constant and struct the header declares,
+    and names exactly what the compiled module holds."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "core_stub.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib import metadata
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pysampler import errors
 from pysampler.model import FrameKind, ThreadStatus
@@ -14,7 +14,12 @@ except ImportError as exc:  # pragma: no cover - a broken install
     msg = f"pysampler's compiled core is missing or broken ({exc}); reinstall with `pip install .`"
     raise errors.NativeVersionMismatchError(msg) from exc
 
-__all__ = ["ffi", "lib", "raise_for", "text"]
+if TYPE_CHECKING:
+    from pysampler._c._core import CData  # the stub's name for cffi's cdata type
+else:
+    CData = ffi.CData
+
+__all__ = ["CData", "ffi", "lib", "raise_for", "text"]
 
 
 def _check_core_version() -> None:
@@ -31,12 +36,12 @@ def _check_core_version() -> None:
         raise errors.NativeVersionMismatchError(msg)
 
 
-def text(pointer: Any, length: int | None = None) -> str:
+def text(pointer: CData, length: int | None = None) -> str:
     """A C string (UTF-8) as str; invalid bytes are replaced."""
     if pointer == ffi.NULL:
         return ""
-    raw: bytes = ffi.string(pointer) if length is None else bytes(ffi.buffer(pointer, length))
-    return raw.decode("utf-8", "replace")
+    raw = ffi.string(pointer) if length is None else bytes(ffi.buffer(pointer, length))
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
 
 
 _ERRORS: dict[int, type[errors.PySamplerError]] = {
@@ -55,7 +60,7 @@ def raise_for(code: int, message: str) -> NoReturn:
 
 def _check_shared_values() -> None:
     """The model's status bits and frame kinds are the C core's own numbers."""
-    pairs = [
+    pairs: list[tuple[int, int]] = [
         (ThreadStatus.HAS_GIL, lib.PS_THREAD_HAS_GIL),
         (ThreadStatus.ON_CPU, lib.PS_THREAD_ON_CPU),
         (ThreadStatus.UNKNOWN, lib.PS_THREAD_UNKNOWN),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pysampler import __version__, renderers
+from pysampler._native import lib
 from pysampler.cli._dump import DumpStyle, format_dump, snapshot_to_json
 from pysampler.cli._formats import (
     DEFAULT_FORMAT,
@@ -122,8 +123,8 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pysampler",
-        description="A sampling profiler for CPython 3.8 to 3.15 "
-        "that reads processes from outside.",
+        description=f"A sampling profiler for CPython 3.{lib.PS_MIN_MINOR} to "
+        f"3.{lib.PS_MAX_MINOR} that reads processes from outside.",
     )
     parser.add_argument("--version", action="version", version=f"pysampler {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
