@@ -8,7 +8,6 @@ replay FILE`` renders it in any other format).  The layout is described in
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
 
 import attrs
 
@@ -28,12 +27,10 @@ class BinaryRenderer(RendererBase):
     chunk per batch), so a profiler that dies still leaves it readable.
     """
 
-    name: ClassVar[str] = "binary"
-    description: ClassVar[str] = (
-        "pysampler's own compact profile file, for replay (written as sampling goes)"
-    )
-    default_output: ClassVar[str | None] = "profile.{pid}.bin"
-    options: ClassVar[tuple[Option, ...]] = (
+    name = "binary"
+    description = "pysampler's own compact profile file, for replay (written as sampling goes)"
+    default_output = "profile.{pid}.bin"
+    options = (
         Option(
             name="level",
             help="zlib level of each chunk, 0 for none",

@@ -20,7 +20,7 @@ flamegraph.pl, inferno, speedscope and most flame graph tools read it.
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
-from typing import ClassVar, TextIO
+from typing import TextIO
 
 import attrs
 
@@ -97,14 +97,14 @@ def _yes_no(text: str) -> bool:
 class CollapsedRenderer(RendererBase):
     """Folded stacks for flame graph tools."""
 
-    name: ClassVar[str] = "collapsed"
-    description: ClassVar[str] = (
+    name = "collapsed"
+    description = (
         "Brendan Gregg's folded stacks (frame;frame;... count), one line per stack, "
         "for flame graph tools"
     )
-    default_output: ClassVar[str | None] = "collapsed.{pid}.txt"
-    writes_text: ClassVar[bool] = True
-    options: ClassVar[tuple[Option, ...]] = (
+    default_output = "collapsed.{pid}.txt"
+    writes_text = True
+    options = (
         Option(
             name="thread_prefix",
             help="start each stack with tid:IDENT (yes/no)",

@@ -8,7 +8,7 @@ total (see :class:`~pysampler.views.diff.DiffProfile`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import TextIO
 
 import attrs
 
@@ -83,14 +83,14 @@ def _rows_option(text: str) -> int:
 class DiffTableRenderer(RendererBase):
     """A comparison as a table of regressions and improvements."""
 
-    name: ClassVar[str] = "diff-table"
-    description: ClassVar[str] = (
+    name = "diff-table"
+    description = (
         "the largest regressions and improvements against BASELINE, as a table "
         "(the default of pysampler diff)"
     )
-    writes_text: ClassVar[bool] = True
-    accepts: ClassVar[type[DiffProfile]] = DiffProfile
-    options: ClassVar[tuple[Option, ...]] = (
+    writes_text = True
+    accepts = DiffProfile
+    options = (
         Option(
             name="limit",
             help="rows per list",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import ClassVar, TextIO
+from typing import TextIO
 
 import attrs
 
@@ -174,13 +174,13 @@ def _limit(text: str) -> int | None:
 class PstatsRenderer(RendererBase):
     """pstats: a sorted table of functions, or a ``pstats.Stats`` file."""
 
-    name: ClassVar[str] = "pstats"
-    description: ClassVar[str] = (
+    name = "pstats"
+    description = (
         "a table of functions by self and cumulative samples on stdout; with -o FILE a "
         "binary pstats file that pstats.Stats(FILE) and snakeviz load (the default)"
     )
-    writes_text: ClassVar[bool] = True
-    options: ClassVar[tuple[Option, ...]] = (
+    writes_text = True
+    options = (
         Option(
             name="sort",
             help="table order",

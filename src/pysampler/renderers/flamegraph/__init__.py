@@ -20,7 +20,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, TextIO
 
 import attrs
 
@@ -66,13 +66,13 @@ def flamegraph_html(profile: Profile) -> str:
 class FlamegraphRenderer(RendererBase):
     """An interactive flamegraph in one HTML file."""
 
-    name: ClassVar[str] = "flamegraph"
-    description: ClassVar[str] = (
+    name = "flamegraph"
+    description = (
         "an interactive flamegraph: one self-contained HTML file (zoom, search, "
         "inverted view, threads; default flamegraph.PID.html)"
     )
-    default_output: ClassVar[str | None] = "flamegraph.{pid}.html"
-    writes_text: ClassVar[bool] = True
+    default_output = "flamegraph.{pid}.html"
+    writes_text = True
 
     def page(self, profile: Profile) -> str:
         """The page of ``profile``, as one HTML document."""

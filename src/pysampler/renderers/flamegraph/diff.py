@@ -19,7 +19,7 @@ difference in percent.  When call paths of the baseline are gone, an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import TextIO
 
 import attrs
 
@@ -46,15 +46,15 @@ class DiffFlamegraphRenderer(RendererBase):
     BASELINE CURRENT -o FILE``).
     """
 
-    name: ClassVar[str] = "diff-flamegraph"
-    description: ClassVar[str] = (
+    name = "diff-flamegraph"
+    description = (
         "a differential flamegraph against BASELINE (a profile saved with --binary): widths "
         "are this run's time, red frames got slower, blue faster, and an Elided view shows "
         "what disappeared; one HTML file (default diff_flamegraph.PID.html)"
     )
-    default_output: ClassVar[str | None] = "diff_flamegraph.{pid}.html"
-    writes_text: ClassVar[bool] = True
-    accepts: ClassVar[type[DiffProfile]] = DiffProfile
+    default_output = "diff_flamegraph.{pid}.html"
+    writes_text = True
+    accepts = DiffProfile
 
     def page(self, diff: DiffProfile) -> str:
         """The page of ``diff``, as one HTML document."""

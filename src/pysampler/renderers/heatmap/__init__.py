@@ -16,7 +16,7 @@ lists the sampled lines.  See :mod:`._lines` for how samples are counted.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import TextIO
 
 import attrs
 
@@ -48,12 +48,12 @@ def _listed_lines(data: HeatData, sources: dict[str, SourceFile]) -> dict[str, s
 class HeatmapRenderer(RendererBase):
     """Per-line heatmap: ``index.html`` and one page per sampled source file."""
 
-    name: ClassVar[str] = "heatmap"
-    description: ClassVar[str] = (
+    name = "heatmap"
+    description = (
         "a folder of HTML pages showing each source file line by line with self and "
         "total samples (default heatmap_PID/; --opcodes adds a bytecode panel)"
     )
-    default_output: ClassVar[str | None] = "heatmap_{pid}"
+    default_output = "heatmap_{pid}"
 
     def render(self, profile: Profile, path: Path, /) -> None:
         """Write ``index.html`` and the file pages into the directory ``path``.
