@@ -36,10 +36,10 @@ STAGES = {
 
 
 def modules() -> list[Path]:
-    """Every module but the two that act when imported (the launch hook, ``-m``)."""
-    return sorted(
-        p for p in PACKAGE.rglob("*.py") if p.name not in ("sitecustomize.py", "__main__.py")
-    )
+    """Every module but those that act when imported: the launch hook, ``-m``,
+    and the cffi build script (it reads headers that are not installed)."""
+    skip = ("sitecustomize.py", "__main__.py", "_ffi_build.py")
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.name not in skip)
 
 
 def stage_of(parts: tuple[str, ...]) -> int:
