@@ -207,9 +207,11 @@ def _option_values(entry: _Offered, args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for (name, option_name), value in _given_options(args).items():
         if name != entry.name:
-            flag = f"--{name}-{option_name.replace('_', '-')}"
+            owner = next(o for o in _installed() if o.name == name)
+            extra = next(opt.flags for opt in owner.options if opt.name == option_name)
+            flags = ", ".join([f"--{name}-{option_name.replace('_', '-')}", *extra])
             msg = (
-                f"an option of the {name} format ({flag}) was given, "
+                f"an option of the {name} format ({flags}) was given, "
                 f"but the output format is {entry.name}"
             )
             raise OutputError(msg)
