@@ -253,6 +253,38 @@ class SessionInfo:
 
 
 @attrs.frozen(kw_only=True)
+class ReadCosts:
+    """What reading the target cost a session: the profiler's own counters."""
+
+    reads: int = 0
+    """System calls that read the target's memory."""
+    bytes: int = 0
+    """Bytes those calls copied."""
+    frames: int = 0
+    """Python frames walked."""
+    frames_cached: int = 0
+    """Of them, frames the thread's frame cache predicted: read in the one
+    vectored read made from its last stack, and found unchanged in place."""
+
+    def per_sample(self, taken: int) -> tuple[float, float]:
+        """Reads and bytes per sampling instant, over ``taken`` instants."""
+        return (self.reads / taken, self.bytes / taken) if taken else (0.0, 0.0)
+
+    @property
+    def cache_hit_rate(self) -> float:
+        """The share of walked frames the frame cache predicted (0 to 1)."""
+        return self.frames_cached / self.frames if self.frames else 0.0
+
+    def describe(self, taken: int) -> str:
+        """``1.02 reads, 1,920 B per sample, frame cache 99.1%`` for summary lines."""
+        reads, size = self.per_sample(taken)
+        return (
+            f"{reads:.2f} reads, {size:,.0f} B per sample, "
+            f"frame cache {self.cache_hit_rate:.1%}"
+        )
+
+
+@attrs.frozen(kw_only=True)
 class SessionStats:
     """How a sampling session went, known when it ends."""
 
@@ -268,3 +300,5 @@ class SessionStats:
     """``stopped``, ``duration``, ``exited`` (the target) or ``failed``."""
     error: str | None = None
     """Why sampling failed, when ``ended_by`` is ``failed``."""
+    costs: ReadCosts = ReadCosts()
+    """What reading the target cost (zero in profiles saved before it was kept)."""

@@ -19,7 +19,7 @@ from pysampler._launch import Launched, launch
 from pysampler._launch.hookfilter import HookFilter
 from pysampler._native import CData, ffi, lib, raise_for, text
 from pysampler.collectors import Collector, StackCollector
-from pysampler.model import SamplerConfig, SessionInfo, SessionStats
+from pysampler.model import ReadCosts, SamplerConfig, SessionInfo, SessionStats
 from pysampler.profile import (
     CodeTable,
     FrameTable,
@@ -71,11 +71,22 @@ class Progress:
     taken: int
     failed: int
     late: int
+    costs: ReadCosts = ReadCosts()
 
     @property
     def rate(self) -> float:
         """Samples per second so far."""
         return self.taken / (self.elapsed_ns / 1e9) if self.elapsed_ns else 0.0
+
+
+def _costs(batch: ps_batch) -> ReadCosts:
+    counters = batch.counters
+    return ReadCosts(
+        reads=int(counters.reads),
+        bytes=int(counters.bytes),
+        frames=int(counters.frames),
+        frames_cached=int(counters.frames_cached),
+    )
 
 
 class Sampler:
@@ -229,6 +240,7 @@ class Sampler:
                 late=int(last.late),
                 ended_by=ended_by,
                 error=text(last.message) or "unknown error" if ended_by == "failed" else None,
+                costs=_costs(last),
             )
             self._stats = stats
             results = [collector.finish(stats) for collector in self._collectors]
@@ -299,7 +311,11 @@ class Sampler:
             if self._on_progress is not None:
                 self._on_progress(
                     Progress(
-                        int(last.elapsed_ns), int(last.taken), int(last.failed), int(last.late)
+                        int(last.elapsed_ns),
+                        int(last.taken),
+                        int(last.failed),
+                        int(last.late),
+                        _costs(last),
                     )
                 )
 

@@ -11,6 +11,14 @@ from typing_extensions import Self
 CData = FFI.CData
 
 
+class ps_read_counters(Protocol):
+    reads: int
+    bytes: int
+    frames: int
+    frames_cached: int
+    def __getitem__(self, index: int, /) -> Self: ...
+
+
 class ps_target_info(Protocol):
     pid: int
     major: int
@@ -119,6 +127,7 @@ class ps_batch(Protocol):
     failed: int
     late: int
     elapsed_ns: int
+    counters: int
     sample_count: int
     sample_time_ns: CData
     sample_thread: CData
@@ -198,6 +207,7 @@ class _Lib:
     def ps_unwinder_thread_names(self, u: CData, count: CData) -> int: ...
     def ps_unwinder_thread_name(self, u: CData, thread_id: int, native_id: int, status: int, string_id: CData) -> int: ...
     def ps_unwinder_error(self, u: CData) -> CData: ...
+    def ps_unwinder_counters(self, u: CData) -> ps_read_counters: ...
     def ps_error_name(self, code: int) -> CData: ...
     def ps_version_support(self, major: int, minor: int) -> int: ...
     def ps_core_version(self) -> CData: ...

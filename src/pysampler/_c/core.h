@@ -30,6 +30,7 @@ typedef struct ps_reader {
     void *ctx;
     int32_t pid;
     void (*release)(void *ctx); /* frees ctx with the unwinder; NULL for none */
+    ps_read_counters *counters; /* counts reads and bytes; NULL for none */
 } ps_reader;
 
 void ps_reader_for_pid(ps_reader *r, int32_t pid);
@@ -442,6 +443,7 @@ struct ps_unwinder {
     ps_walk_cache walk;
     ps_runtime_cache runtime_cache;
     ps_name_table names;
+    ps_read_counters counters;
 };
 
 /* A new unwinder with nothing located yet; NULL when out of memory. */

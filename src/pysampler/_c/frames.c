@@ -303,9 +303,11 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
             return PS_ECORRUPT;
         }
         const unsigned char *data = NULL;
+        int predicted = 0;
         if (next < batch_from + batch_count && cache->addrs[next] == frame) {
             data = u->walk.batch.p + (size_t)(next - batch_from) * frame_read_size(u);
             next++;
+            predicted = 1;
         } else {
             uint32_t k = 0;
             while (k < cache->count && cache->addrs[k] != frame) {
@@ -316,6 +318,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
                 batch_from = k;
                 data = u->walk.batch.p;
                 next = k + 1;
+                predicted = 1;
             } else if ((data = window_frame(u, frame, frame_read_size(u), !interpreter_frames)) !=
                        NULL) {
                 batch_count = 0;
@@ -393,6 +396,10 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
             return rc;
         }
         python_links += !link.shim;
+        if (!link.shim) {
+            u->counters.frames++;
+            u->counters.frames_cached += (uint64_t)predicted;
+        }
         frame = previous;
     }
     if (!chain_rooted(u, leaf)) {

@@ -6,12 +6,21 @@
 
 #include "core.h"
 
+static void count_read(const ps_reader *r, ssize_t got)
+{
+    if (r->counters) {
+        r->counters->reads++;
+        r->counters->bytes += got > 0 ? (uint64_t)got : 0;
+    }
+}
+
 static int read_pid(void *ctx, uint64_t addr, void *buf, size_t len)
 {
     const ps_reader *r = ctx;
     struct iovec local = {buf, len};
     struct iovec remote = {(void *)(uintptr_t)addr, len};
     ssize_t got = process_vm_readv(r->pid, &local, 1, &remote, 1, 0);
+    count_read(r, got);
     if (got == (ssize_t)len) {
         return PS_OK;
     }
@@ -39,6 +48,12 @@ void ps_reader_for_pid(ps_reader *r, int32_t pid)
     r->release = NULL;
 }
 
+/* Whether [addr, addr + len) lies where user space can be. */
+static int range_ok(uint64_t addr, size_t len)
+{
+    return addr >= 4096 && addr < 0x800000000000ULL && len <= 0x800000000000ULL - addr;
+}
+
 int ps_plausible_pointer(uint64_t addr)
 {
     return addr >= 4096 && addr < 0x800000000000ULL && (addr & 7) == 0;
@@ -49,10 +64,15 @@ int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len)
     if (len == 0) {
         return PS_OK;
     }
-    if (addr < 4096 || addr >= 0x800000000000ULL || len > 0x800000000000ULL - addr) {
+    if (!range_ok(addr, len)) {
         return PS_EMEMORY;
     }
-    return r->read(r->ctx, addr, buf, len);
+    if (r->read == read_pid) {
+        return read_pid(r->ctx, addr, buf, len);
+    }
+    int rc = r->read(r->ctx, addr, buf, len);
+    count_read(r, rc == PS_OK ? (ssize_t)len : -1);
+    return rc;
 }
 
 int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out)
@@ -66,9 +86,15 @@ int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out)
 int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
 {
     if (r->read != read_pid) {
+        /* One "read" as a process's would be, copying what it can. */
         int done = 0;
-        while (done < n && ps_read(r, segs[done].addr, segs[done].buf, segs[done].len) == PS_OK) {
-            done++;
+        size_t copied = 0;
+        while (done < n && range_ok(segs[done].addr, segs[done].len) &&
+               r->read(r->ctx, segs[done].addr, segs[done].buf, segs[done].len) == PS_OK) {
+            copied += segs[done++].len;
+        }
+        if (n > 0) {
+            count_read(r, (ssize_t)copied);
         }
         return done;
     }
@@ -94,6 +120,7 @@ int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
         }
         ssize_t got = process_vm_readv(r->pid, local, (unsigned long)count, remote,
                                        (unsigned long)count, 0);
+        count_read(r, got);
         if (got < 0) {
             return done;
         }

@@ -54,6 +54,15 @@ enum { PS_FRAME_PYTHON = 0, PS_FRAME_NATIVE = 1, PS_FRAME_GC = 2 };
 
 typedef struct ps_unwinder ps_unwinder;
 
+/* What reading the target has cost, summed over an unwinder's life. */
+typedef struct ps_read_counters {
+    uint64_t reads;           /* system calls that read the target's memory */
+    uint64_t bytes;           /* bytes they copied */
+    uint64_t frames;          /* Python frames walked */
+    uint64_t frames_cached;   /* of them, read in the vectored read the thread's frame
+                                 cache predicted (its last stack held them) */
+} ps_read_counters;
+
 typedef struct ps_target_info {
     int32_t pid;
     int32_t major;
@@ -154,6 +163,8 @@ int ps_unwinder_thread_name(ps_unwinder *u, uint64_t thread_id, uint64_t native_
                             uint32_t status, uint32_t *string_id);
 
 const char *ps_unwinder_error(const ps_unwinder *u);
+/* What the unwinder's snapshots have cost so far. */
+const ps_read_counters *ps_unwinder_counters(const ps_unwinder *u);
 const char *ps_error_name(int code);
 
 /* How the core reads CPython major.minor: bit 1, a layout table generated
@@ -235,6 +246,7 @@ typedef struct ps_batch {
                                  each wanted thread whose stack could not be read */
     uint64_t late;            /* deadlines missed because sampling fell behind */
     int64_t elapsed_ns;       /* since the sampler started */
+    ps_read_counters counters; /* what its snapshots cost so far (all batches) */
     uint32_t sample_count;    /* samples, as columns */
     int64_t *sample_time_ns;
     uint32_t *sample_thread;

@@ -555,6 +555,7 @@ int ps_sampler_drain(ps_sampler *s, ps_batch **out)
     b->failed = s->failed;
     b->late = s->late;
     b->elapsed_ns = s->elapsed_ns;
+    b->counters = u->counters;
 
     /* Samples go out as columns and are forgotten here; the tables are
      * copied from where the last batch ended. */

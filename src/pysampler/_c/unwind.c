@@ -420,6 +420,7 @@ ps_unwinder *ps_unwinder_alloc(void)
         ps_strings_init(&u->strings);
         ps_code_cache_init(&u->codes);
         u->pthread_tid_at = -1;
+        u->reader.counters = &u->counters;
     }
     return u;
 }
@@ -477,6 +478,7 @@ const ps_thread_rec *ps_unwinder_threads(const ps_unwinder *u) { return u->threa
 const ps_frame_rec *ps_unwinder_frames(const ps_unwinder *u) { return u->frames; }
 uint32_t ps_unwinder_code_count(const ps_unwinder *u) { return u->codes.records.count; }
 const char *ps_unwinder_error(const ps_unwinder *u) { return u->error; }
+const ps_read_counters *ps_unwinder_counters(const ps_unwinder *u) { return &u->counters; }
 
 const char *ps_unwinder_cmdline(const ps_unwinder *u, size_t *length)
 {

@@ -50,6 +50,8 @@ class _Live:
             recent = self._rates[-20:]
             line += f"  (recent min {min(recent):,.0f} / max {max(recent):,.0f} Hz)"
         line += f"  failed {progress.failed:,}  late {progress.late:,}"
+        if self.realtime_stats:
+            line += f"  {progress.costs.describe(progress.taken)}"
         self.stream.write("\r" + line + "\x1b[K" if self.stream.isatty() else line + "\n")
         self.stream.flush()
 
@@ -125,4 +127,5 @@ def summary_line(profile: Profile, samples: int) -> str:
         f"pysampler: {samples:,} samples from {meta.taken:,} sampling instants "
         f"in {seconds:.2f} s ({rate:,.0f} Hz effective); {meta.failed:,} failed, "
         f"{meta.late:,} late; {ended}"
+        + (f"; {meta.stats.costs.describe(meta.taken)}" if meta.stats and meta.taken else "")
     )
