@@ -84,6 +84,8 @@ def render() -> str:
             for item in names:
                 stars = item.count("*")
                 field_type = "CData" if array or stars or "*" in ctype else "int"
+                if field_type == "int" and ctype.strip() in structs:
+                    field_type = ctype.strip()  # a struct held by value
                 lines.append(f"    {item.strip('*')}: {field_type}")
         lines.append("    def __getitem__(self, index: int, /) -> Self: ...")
     lines += ["", "", "class _Lib:"]

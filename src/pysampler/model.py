@@ -300,5 +300,5 @@ class SessionStats:
     """``stopped``, ``duration``, ``exited`` (the target) or ``failed``."""
     error: str | None = None
     """Why sampling failed, when ``ended_by`` is ``failed``."""
-    costs: ReadCosts = ReadCosts()
+    costs: ReadCosts = attrs.field(factory=ReadCosts)
     """What reading the target cost (zero in profiles saved before it was kept)."""

@@ -71,7 +71,7 @@ class Progress:
     taken: int
     failed: int
     late: int
-    costs: ReadCosts = ReadCosts()
+    costs: ReadCosts = attrs.field(factory=ReadCosts)
 
     @property
     def rate(self) -> float:

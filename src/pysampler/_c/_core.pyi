@@ -127,7 +127,7 @@ class ps_batch(Protocol):
     failed: int
     late: int
     elapsed_ns: int
-    counters: int
+    counters: ps_read_counters
     sample_count: int
     sample_time_ns: CData
     sample_thread: CData
