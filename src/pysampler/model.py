@@ -226,6 +226,9 @@ class SamplerConfig:
     """A ``<GC>`` frame on the thread running the garbage collector."""
     blocking: bool = False
     """Stop the target around each sample."""
+    frame_cache: bool = True
+    """Predict each thread's stack from its last sample and read it in one go
+    (off: every frame is read afresh, the way to check the cache against)."""
 
     @property
     def interval_ns(self) -> int:

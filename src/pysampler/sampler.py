@@ -346,6 +346,7 @@ def _native_config(config: SamplerConfig) -> CData:
     native.native = config.native
     native.gc = config.gc
     native.blocking = config.blocking
+    native.uncached = not config.frame_cache
     return pointer
 
 

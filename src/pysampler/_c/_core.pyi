@@ -80,6 +80,7 @@ class ps_sampler_config(Protocol):
     native: int
     gc: int
     blocking: int
+    uncached: int
     exclude_thread_id: int
     def __getitem__(self, index: int, /) -> Self: ...
 
@@ -185,6 +186,7 @@ class _Lib:
     PS_SNAP_MAIN_ONLY: int
     PS_SNAP_NATIVE: int
     PS_SNAP_OPCODES: int
+    PS_SNAP_UNCACHED: int
     PS_THREAD_GIL_REQUESTED: int
     PS_THREAD_HAS_EXCEPTION: int
     PS_THREAD_HAS_GIL: int

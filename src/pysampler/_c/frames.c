@@ -285,10 +285,13 @@ static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
 }
 
 /* Pass 1: follow the chain, keeping (code, offset) per frame. */
-static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame)
+static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options)
 {
     const ps_layout *L = &u->layout;
     ps_thread_frames *cache = chain_cache(u, tstate);
+    if (options & PS_SNAP_UNCACHED) {
+        cache->count = 0; /* nothing predicted: every frame read afresh */
+    }
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
     u->walk.link_count = 0;
     for (int i = 0; i < PS_WINDOWS; i++) {
@@ -625,7 +628,7 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options)
 {
     /* Whatever part of the chain could be read is still recorded. */
-    int walked = collect_chain(u, tstate, frame);
+    int walked = collect_chain(u, tstate, frame, options);
     int resolved = resolve_codes(u);
     int emitted = emit_frames(u, options);
     return walked != PS_OK ? walked : resolved != PS_OK ? resolved : emitted;

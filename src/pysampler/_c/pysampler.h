@@ -46,7 +46,8 @@ enum {
     PS_SNAP_MAIN_ONLY = 4, /* only the main thread of each interpreter */
     PS_SNAP_GIL_ONLY = 8,  /* only the thread holding the GIL */
     PS_SNAP_NATIVE = 16,   /* a PS_FRAME_NATIVE marker where C code called into Python */
-    PS_SNAP_GC = 32        /* a PS_FRAME_GC leaf on the GIL holder while the collector runs */
+    PS_SNAP_GC = 32,       /* a PS_FRAME_GC leaf on the GIL holder while the collector runs */
+    PS_SNAP_UNCACHED = 64  /* predict nothing from earlier snapshots: read every frame afresh */
 };
 
 /* Frame kinds. */
@@ -201,6 +202,7 @@ typedef struct ps_sampler_config {
     uint32_t native;          /* a PS_FRAME_NATIVE marker where C code sits between Python frames */
     uint32_t gc;              /* a PS_FRAME_GC marker while the collector runs */
     uint32_t blocking;        /* stop the target's threads around each sample */
+    uint32_t uncached;        /* PS_SNAP_UNCACHED on every snapshot */
     uint64_t exclude_thread_id; /* a thread never sampled (the drainer, in-process); 0: none */
 } ps_sampler_config;
 
