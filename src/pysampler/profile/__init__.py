@@ -20,6 +20,8 @@ nothing, they are labelled ``<native>`` / ``<GC>`` in file ``~``.
 from __future__ import annotations
 
 import os
+import sys
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -388,10 +390,40 @@ class Profile:
 
     def weight_by_thread_and_stack(self) -> Counter[tuple[int, int]]:
         """Summed sample weights per (thread index, leaf stack node)."""
-        pairs = zip(self.samples.thread, self.samples.stack, strict=True)
-        if self._unit_weights():
+        samples = self.samples
+        unit = self._unit_weights()
+        packed = _packed_pairs(samples.thread, samples.stack) if unit else None
+        if packed is not None:
+            return Counter(
+                {(key >> _NODE_BITS, key & _NODE_MASK): n for key, n in Counter(packed).items()}
+            )
+        pairs = zip(samples.thread, samples.stack, strict=True)
+        if unit:
             return Counter(pairs)
         counts: Counter[tuple[int, int]] = Counter()
         for pair, weight in zip(pairs, self.samples.weight, strict=True):
             counts[pair] += weight
         return counts
+
+
+_NODE_BITS = 24
+_NODE_MASK = (1 << _NODE_BITS) - 1
+_TOP_BYTE, _LOW_BYTE = (3, 0) if sys.byteorder == "little" else (0, 3)
+
+
+def _packed_pairs(threads: array[int], stacks: array[int]) -> array[int] | None:
+    """Each (thread, stack) pair as one integer, ``thread << 24 | stack``; None when too big.
+
+    Counting a million small integers takes about half as long as making
+    and counting a million tuples.  The pairs are packed without a Python
+    step per sample: the stacks are copied, and each one's top byte (zero
+    while node ids stay below 2**24) is overwritten with its thread's low
+    byte (its whole index while there are at most 256 threads).
+    """
+    if threads.itemsize != 4 or stacks.itemsize != 4:
+        return None
+    if not stacks or max(stacks) > _NODE_MASK or max(threads) > 0xFF:
+        return None
+    packed = array("I", stacks)
+    memoryview(packed).cast("B")[_TOP_BYTE::4] = memoryview(threads).cast("B")[_LOW_BYTE::4]
+    return packed
