@@ -77,6 +77,8 @@ INTERVAL_NS = 1_000_000
 """The synthetic session samples at 1 kHz."""
 MIN_DEPTH = 6
 MAX_DEPTH = 60
+SHAPES = {"real": 0.7, "wide": 0.0}
+"""Share of new stacks that only move a frame to another line, per ``--shape``."""
 TARGETS = {"flamegraph": 2.0, "pstats": 1.0}
 """The issue's targets at the largest size, in seconds."""
 
@@ -119,10 +121,19 @@ class Program:
     session renumbers them in order of first sight, as the C core would.
     """
 
-    def __init__(self, rng: random.Random, stacks: int, samples: int, threads: int) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        stacks: int,
+        samples: int,
+        threads: int,
+        *,
+        line_variants: float = 0.65,
+    ) -> None:
         """Grow ``stacks`` distinct stacks and spread ``samples`` over them and ``threads``."""
         self.functions = make_functions(rng, max(200, stacks // 25))
         self.threads = threads
+        self.line_variants = line_variants
         self.parent = array("I", [0])
         self.frame: list[FrameSpec] = [(0, 0)]
         self._child: dict[tuple[int, FrameSpec], int] = {}
@@ -179,36 +190,74 @@ class Program:
     def _distinct_stacks(self, rng: random.Random, count: int) -> list[tuple[int, bool]]:
         """``count`` distinct leaf nodes, each with whether it is under the main thread's root.
 
-        The main thread's share of stacks is one thread's; the workers share the rest.
+        The main thread's share of stacks is one thread's; the workers share
+        the rest.  A new stack is either a new call path (a stack seen
+        before, left a few frames up and called down again into other
+        functions) or, with probability ``line_variants``, a stack seen
+        before with one of its last few frames at another line (the same
+        call path of functions: a hot function's samples spread over its
+        lines, a caller calling from another line).
         """
         leaves: list[tuple[int, bool]] = []
         chosen: set[int] = set()
         tops = [self.depth(root) for root in self.roots]
-        bases = [[(root, top)] for root, top in zip(self.roots, tops, strict=True)]
+        # Trunks to start from: call paths to depths spread over 6-60 frames.
+        bases: list[list[tuple[int, int]]] = []
+        for root, top in zip(self.roots, tops, strict=True):
+            trunks = [(root, top)]
+            for _ in range(10 + count // 1000):
+                wanted = int(rng.triangular(MIN_DEPTH, MAX_DEPTH, 30))
+                node, depth = rng.choice(trunks)
+                while depth > max(top, wanted - 3):
+                    node, depth = self.parent[node], depth - 1
+                while depth < wanted:
+                    node, depth = self._node(node, self._pick(rng, node, native=False)), depth + 1
+                trunks.append((node, depth))
+            bases.append(trunks)
         while len(leaves) < count:
-            main = rng.random() < 1 / self.threads
-            pool = bases[0 if main else 1]
-            node, depth = rng.choice(pool[-2000:] if rng.random() < 0.7 else pool)
-            # A stack seen before, left a few frames up and called down again:
-            # mostly near its depth, now and then to any depth.
-            if rng.random() < 0.1:
-                wanted = int(rng.triangular(MIN_DEPTH, MAX_DEPTH, 24))
+            if leaves and rng.random() < self.line_variants:
+                leaf, main = rng.choice(leaves)
+                node = self._line_variant(rng, leaf, tops[0 if main else 1])
             else:
-                wanted = min(max(depth + rng.randrange(-4, 5), MIN_DEPTH), MAX_DEPTH - 1)
-            keep = max(tops[0 if main else 1], min(depth, wanted - rng.randrange(1, 7)))
-            while depth > keep:
-                node, depth = self.parent[node], depth - 1
-            while depth < wanted:
-                spec = self._pick(rng, node, native=depth + 1 < wanted)
-                node, depth = self._node(node, spec), depth + 1
-            if rng.random() < 0.02:
-                node = self._node(node, (-1 - int(FrameKind.GC), -1))
-            if node not in chosen:
+                main = rng.random() < 1 / self.threads
+                node = self._new_path(rng, bases[0 if main else 1], tops[0 if main else 1])
+            if node is not None and node not in chosen:
                 chosen.add(node)
                 leaves.append((node, main))
                 if self.frame[node][0] >= 0:
-                    pool.append((node, depth))
+                    bases[0 if main else 1].append((node, self.depth(node)))
         return leaves
+
+    def _new_path(self, rng: random.Random, pool: list[tuple[int, int]], top: int) -> int:
+        node, depth = rng.choice(pool[-2000:] if rng.random() < 0.7 else pool)
+        wanted = min(max(depth + rng.randrange(-4, 5), MIN_DEPTH), MAX_DEPTH - 1)
+        keep = max(top, min(depth, wanted - rng.randrange(1, 7)))
+        while depth > keep:
+            node, depth = self.parent[node], depth - 1
+        while depth < wanted:
+            spec = self._pick(rng, node, native=depth + 1 < wanted)
+            node, depth = self._node(node, spec), depth + 1
+        if rng.random() < 0.02:
+            node = self._node(node, (-1 - int(FrameKind.GC), -1))
+        return node
+
+    def _line_variant(self, rng: random.Random, leaf: int, top: int) -> int | None:
+        """``leaf``'s stack with the leaf frame (or one of the three above) at another line."""
+        below: list[FrameSpec] = []
+        node = leaf
+        for _ in range(rng.choice((0, 0, 0, 1, 2, 3))):
+            if self.depth(node) <= top + 1:
+                break
+            below.append(self.frame[node])
+            node = self.parent[node]
+        function = self.frame[node][0]
+        if function < 0:
+            return None
+        _, _, first, size = self.functions[function]
+        node = self._node(self.parent[node], (function, first + rng.randrange(1, size)))
+        for spec in reversed(below):
+            node = self._node(node, spec)
+        return node
 
 
 THREADING = ("Thread._bootstrap", "Thread._bootstrap_inner", "Thread.run", "worker")
@@ -413,7 +462,7 @@ class Subject:
     def __init__(self, samples: int, stacks: int, args: argparse.Namespace, out: Path) -> None:
         """Synthesize the session (not timed)."""
         rng = random.Random(args.seed)
-        self.program = Program(rng, stacks, samples, args.threads)
+        self.program = Program(rng, stacks, samples, args.threads, line_variants=SHAPES[args.shape])
         self.deltas, self.instants = session_deltas(self.program, rng, args.drain_instants)
         self.info = session_info()
         self.stats = session_stats(self.instants)
@@ -650,6 +699,13 @@ def main() -> int:
         type=int,
         default=50,
         help="sampling instants per delta (default 50: a drain every 50 ms at 1 kHz)",
+    )
+    parser.add_argument(
+        "--shape",
+        choices=list(SHAPES),
+        default="real",
+        help="real: as many stack nodes and flamegraph nodes per stack as in profiles of "
+        "real programs (default); wide: every new stack calls new functions (the worst case)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="write the outputs here (default: a temp dir)")
