@@ -20,8 +20,6 @@ nothing, they are labelled ``<native>`` / ``<GC>`` in file ``~``.
 from __future__ import annotations
 
 import os
-import sys
-from array import array
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import ClassVar, NamedTuple
 import attrs
 
 from pysampler.model import Frame, FrameKind, SamplerConfig, SessionInfo, SessionStats
+from pysampler.profile._counts import SampleCounts
 from pysampler.profile._tables import (
     CodeTable,
     FrameTable,
@@ -187,6 +186,7 @@ class Profile:
     stacks: StackTable = attrs.Factory(StackTable)
     threads: ThreadTable = attrs.Factory(ThreadTable)
     samples: SampleTable = attrs.Factory(SampleTable)
+    _counts: SampleCounts = attrs.field(factory=SampleCounts, init=False, repr=False)
 
     EMPTY_STACK: ClassVar[int] = 0
     """The stack node of a thread with no frame, and the parent of root frames."""
@@ -225,6 +225,7 @@ class Profile:
                 column.extend(values)
         for thread, name in zip(delta.renamed_thread, delta.renamed_name, strict=True):
             self.threads.name[thread] = name
+        self._counts.update(self.samples)  # now, while sampling runs, not when rendering
 
     def finish(self, stats: SessionStats) -> None:
         """Record how the session ended."""
@@ -375,55 +376,33 @@ class Profile:
         name = self.threads.name[thread]
         return None if name < 0 else self.strings[name]
 
-    def _unit_weights(self) -> bool:
-        weight = self.samples.weight
-        return not weight or (min(weight) == 1 and max(weight) == 1)
+    def _counted(self) -> SampleCounts:
+        """The sample weights summed, counting any rows not counted yet."""
+        self._counts.update(self.samples)
+        return self._counts
 
     def weight_by_stack(self) -> Counter[int]:
         """Summed sample weights per leaf stack node (node 0: no frame)."""
-        if self._unit_weights():
-            return Counter(self.samples.stack)
-        counts: Counter[int] = Counter()
-        for stack, weight in zip(self.samples.stack, self.samples.weight, strict=True):
-            counts[stack] += weight
-        return counts
+        return self._counted().by_stack.copy()
 
     def weight_by_thread_and_stack(self) -> Counter[tuple[int, int]]:
         """Summed sample weights per (thread index, leaf stack node)."""
-        samples = self.samples
-        unit = self._unit_weights()
-        packed = _packed_pairs(samples.thread, samples.stack) if unit else None
-        if packed is not None:
-            return Counter(
-                {(key >> _NODE_BITS, key & _NODE_MASK): n for key, n in Counter(packed).items()}
-            )
-        pairs = zip(samples.thread, samples.stack, strict=True)
-        if unit:
-            return Counter(pairs)
-        counts: Counter[tuple[int, int]] = Counter()
-        for pair, weight in zip(pairs, self.samples.weight, strict=True):
-            counts[pair] += weight
-        return counts
+        threads, stacks, weights = self.thread_stack_weights()
+        return Counter(dict(zip(zip(threads, stacks, strict=True), weights, strict=True)))
 
+    def thread_stack_weights(self) -> tuple[list[int], list[int], list[int]]:
+        """:meth:`weight_by_thread_and_stack` as columns: threads, stack nodes and weights.
 
-_NODE_BITS = 24
-_NODE_MASK = (1 << _NODE_BITS) - 1
-_TOP_BYTE, _LOW_BYTE = (3, 0) if sys.byteorder == "little" else (0, 3)
+        One entry per distinct (thread index, leaf stack node) pair, in the
+        order of the pair's first sample, without a tuple per pair.
+        """
+        return self._counted().pairs()
 
-
-def _packed_pairs(threads: array[int], stacks: array[int]) -> array[int] | None:
-    """Each (thread, stack) pair as one integer, ``thread << 24 | stack``; None when too big.
-
-    Counting a million small integers takes about half as long as making
-    and counting a million tuples.  The pairs are packed without a Python
-    step per sample: the stacks are copied, and each one's top byte (zero
-    while node ids stay below 2**24) is overwritten with its thread's low
-    byte (its whole index while there are at most 256 threads).
-    """
-    if threads.itemsize != 4 or stacks.itemsize != 4:
-        return None
-    if not stacks or max(stacks) > _NODE_MASK or max(threads) > 0xFF:
-        return None
-    packed = array("I", stacks)
-    memoryview(packed).cast("B")[_TOP_BYTE::4] = memoryview(threads).cast("B")[_LOW_BYTE::4]
-    return packed
+    def code_function(self, code_id: int) -> FunctionKey:
+        """The function of a code object, as pstats keys it."""
+        codes = self.codes
+        return FunctionKey(
+            self.strings[codes.filename[code_id]],
+            codes.firstlineno[code_id],
+            self.strings[codes.qualname[code_id]],
+        )
