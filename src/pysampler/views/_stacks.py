@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import attrs
 
 from pysampler.model import FrameKind
-from pysampler.profile import FunctionKey, Profile
+from pysampler.profile import MARKER_FILENAME, FunctionKey, Profile
 
 __all__ = [
     "FunctionNumbers",
@@ -75,15 +75,14 @@ def number_functions(
         code if kind == _PYTHON else -1 - kind
         for code, kind in zip(table.code, table.kind, strict=True)
     ]
-    given = list(dict.fromkeys(frames))
-    given_sources = list(map(sources.__getitem__, given))
-    # Each source's first frame: the last value written for a key wins.
-    first_frame = dict(zip(reversed(given_sources), reversed(given), strict=True))
     functions: list[FunctionKey] = []
     number_of_ident: dict[object, int] = {}
     number_of_source: dict[int, int] = {}
-    for source in dict.fromkeys(given_sources):
-        key = profile.frame_function(first_frame[source])
+    for source in dict.fromkeys(map(sources.__getitem__, frames)):
+        if source >= 0:
+            key = profile.code_function(source)
+        else:
+            key = FunctionKey(MARKER_FILENAME, 0, FrameKind(-1 - source).marker_name)
         ident = (key.filename, key.qualname) if by_name else key
         number = number_of_source[source] = number_of_ident.setdefault(ident, len(functions))
         if number == len(functions):

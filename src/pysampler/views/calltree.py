@@ -20,6 +20,7 @@ import operator
 from array import array
 from collections.abc import Sequence
 from itertools import compress, islice, repeat
+from typing import NamedTuple, overload
 
 import attrs
 
@@ -27,7 +28,54 @@ from pysampler.model import FrameKind
 from pysampler.profile import FunctionKey, Profile
 from pysampler.views._stacks import number_functions, paused_gc, preorder, through_weights
 
-__all__ = ["FunctionTree", "function_tree", "pruned_tree"]
+__all__ = ["FunctionTree", "NodeLines", "function_tree", "pruned_tree"]
+
+
+class NodeLines(Sequence[list[tuple[int, int]]]):
+    """Per node of a tree, the (line, weight) pairs its function ran, heaviest first.
+
+    Most nodes ran one line, so that line and its weight are kept as two
+    columns (:attr:`hottest`, :attr:`weight`), and only nodes that ran
+    several lines keep a list (:attr:`several`).  Indexing makes the list
+    of a node; a node of no weight (the root, a pruned caller) has none.
+    """
+
+    def __init__(
+        self, hottest: array[int], weight: array[int], several: dict[int, list[tuple[int, int]]]
+    ) -> None:
+        """The lines of ``len(hottest)`` nodes."""
+        self.hottest = hottest
+        """Each node's line of most weight; 0 when unknown."""
+        self.weight = weight
+        """The weight of that line (0: the node has no lines)."""
+        self.several = several
+        """The (line, weight) pairs of nodes that ran more than one line."""
+
+    def __len__(self) -> int:
+        """The number of nodes."""
+        return len(self.hottest)
+
+    @overload
+    def __getitem__(self, node: int) -> list[tuple[int, int]]: ...
+    @overload
+    def __getitem__(self, node: slice) -> list[list[tuple[int, int]]]: ...
+    def __getitem__(self, node: int | slice) -> list[tuple[int, int]] | list[list[tuple[int, int]]]:
+        """The (line, weight) pairs of a node, heaviest first."""
+        if isinstance(node, slice):
+            return [self[index] for index in range(*node.indices(len(self)))]
+        pairs = self.several.get(node)
+        if pairs is not None:
+            return list(pairs)
+        weight = self.weight[node]
+        return [(self.hottest[node], weight)] if weight else []
+
+
+class _Lines(NamedTuple):
+    """Lines of nodes not yet numbered in preorder: as :class:`NodeLines`, in lists."""
+
+    hottest: list[int]
+    weight: list[int]
+    several: dict[int, list[tuple[int, int]]]
 
 
 @attrs.define
@@ -44,7 +92,7 @@ class FunctionTree:
     """Weight of the samples whose stack passes through the node."""
     self_weight: array[int]
     """Weight of the samples whose stack ends at the node."""
-    lines: list[list[tuple[int, int]]]
+    lines: NodeLines
     """Per node, (line, weight) the function executed along this path, heaviest
     first; line 0 when unknown.  Empty for the root."""
     thread_self: dict[tuple[int, int], int]
@@ -74,15 +122,15 @@ def function_tree(profile: Profile, *, by_name: bool = False) -> FunctionTree:
 
 
 def _function_tree(profile: Profile, *, by_name: bool) -> FunctionTree:
-    by_thread = profile.weight_by_thread_and_stack()
+    threads, stacks, weights = profile.thread_stack_weights()
     stack_parent = list(profile.stacks.parent)  # a list: indexing it makes no int objects
     stack_frame = profile.stacks.frame
-    through = through_weights(stack_parent, ((node, w) for (_, node), w in by_thread.items()))
+    through = through_weights(stack_parent, zip(stacks, weights, strict=True))
     # The nodes samples passed through, parents first; functions are numbered
     # in the order their frames appear among them.
     nodes = list(compress(range(1, len(through)), islice(through, 1, None)))
     if not nodes:
-        return _assemble([], [], [0], [-1], [[]], {}, 1)
+        return _assemble([], [], [0], [-1], _Lines([0], [0], {}), {}, 1)
     numbers = number_functions(profile, map(stack_frame.__getitem__, nodes), by_name=by_name)
     functions = numbers.functions
     function_of = [-1, *map(numbers.of_frame.__getitem__, islice(stack_frame, 1, None))]
@@ -107,32 +155,43 @@ def _function_tree(profile: Profile, *, by_name: bool) -> FunctionTree:
         line if line >= 0 and kind == FrameKind.PYTHON else 0
         for line, kind in zip(frames.lineno, frames.kind, strict=True)
     ]
-    # Per profile node, its one (line, weight) pair in a list of its own.
-    pairs = zip(map(frame_line.__getitem__, stack_frame), through, strict=True)
-    lines: list[list[tuple[int, int]]] = [[pair] for pair in pairs]
-    lines[0] = []
+    # Each flamegraph node's lines, kept at its first profile node: the
+    # first's line and weight, and for a node that joined profile nodes at
+    # other lines, the weight of each line.
+    line_of = list(map(frame_line.__getitem__, stack_frame))
+    line_weight = through.copy()
+    split: dict[int, dict[int, int]] = {}
     flames = nodes
     if len(first_of) < len(nodes):  # some flamegraph nodes join several profile nodes
-        joined = compress(nodes, map(operator.ne, nodes, map(mapped.__getitem__, nodes)))
-        merged: dict[int, dict[int, int]] = {}
-        for node in joined:
+        for node in compress(nodes, map(operator.ne, nodes, map(mapped.__getitem__, nodes))):
             flame = mapped[node]
-            weights = merged.get(flame)
-            if weights is None:
-                weights = merged[flame] = dict(lines[flame])
-            line = frame_line[stack_frame[node]]
-            weights[line] = weights.get(line, 0) + through[node]
-        for flame, weights in merged.items():
-            lines[flame] = sorted(weights.items(), key=_heaviest_first)
+            line = line_of[node]
+            by_line = split.get(flame)
+            if by_line is not None:
+                by_line[line] = by_line.get(line, 0) + through[node]
+            elif line == line_of[flame]:
+                line_weight[flame] += through[node]
+            else:
+                split[flame] = {line_of[flame]: line_weight[flame], line: through[node]}
         flames = sorted(first_of.values())
+    several = {
+        flame: sorted(by_line.items(), key=_heaviest_first) for flame, by_line in split.items()
+    }
+    for flame, pairs in several.items():
+        line_of[flame], line_weight[flame] = pairs[0]
+    line_of[0] = line_weight[0] = 0
+    lines = _Lines(line_of, line_weight, several)
 
-    threads = max(len(profile.threads), 1)
+    # Self weights by flamegraph node and thread, keyed node * width + thread.
+    width = max(len(profile.threads), 1)
+    keys = map(
+        operator.add, map(operator.mul, map(mapped.__getitem__, stacks), repeat(width)), threads
+    )
     self_weights: dict[int, int] = {}
-    for (thread, node), weight in by_thread.items():
-        if node != profile.EMPTY_STACK and weight:
-            key = mapped[node] * threads + thread
+    for key, stack, weight in zip(keys, stacks, weights, strict=True):
+        if stack != profile.EMPTY_STACK and weight:
             self_weights[key] = self_weights.get(key, 0) + weight
-    return _assemble(functions, flames, parent_of, function_of, lines, self_weights, threads)
+    return _assemble(functions, flames, parent_of, function_of, lines, self_weights, width)
 
 
 def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
@@ -156,13 +215,16 @@ def _pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
     provisional = {old: new for new, old in enumerate(n for n in range(len(tree)) if kept[n])}
     parents = [0] * len(provisional)
     funcs = [-1] * len(provisional)
-    lines: list[list[tuple[int, int]]] = [[] for _ in provisional]
+    lines = _Lines([0] * len(provisional), [0] * len(provisional), {})
     for old, new in provisional.items():
         if old:
             parents[new] = provisional[tree.parent[old]]
             funcs[new] = tree.function[old]
-            if counted[old]:
-                lines[new] = list(tree.lines[old])
+            pairs = tree.lines[old] if counted[old] else []
+            if pairs:
+                lines.hottest[new], lines.weight[new] = pairs[0]
+            if len(pairs) > 1:
+                lines.several[new] = pairs
     threads = max((thread + 1 for _, thread in tree.thread_self), default=1)
     self_weights: dict[int, int] = {}
     for (node, thread), weight in tree.thread_self.items():
@@ -178,7 +240,7 @@ def _assemble(
     nodes: list[int],
     parent: list[int],
     function: list[int],
-    lines: list[list[tuple[int, int]]],
+    lines: _Lines,
     self_weights: dict[int, int],
     threads: int,
 ) -> FunctionTree:
@@ -186,8 +248,7 @@ def _assemble(
 
     ``nodes`` are the tree's nodes but the root, 0, in increasing order,
     each node's parent before it; ``parent``, ``function`` and ``lines``
-    (each node's (line, weight) pairs, heaviest first) are indexed by node,
-    and ``self_weights`` by ``node * threads + thread``.
+    are indexed by node, and ``self_weights`` by ``node * threads + thread``.
     """
     own = [0] * len(parent)
     for key, weight in self_weights.items():
@@ -210,7 +271,11 @@ def _assemble(
         function=array("i", map(function.__getitem__, order)),
         total=array("Q", map(total.__getitem__, order)),
         self_weight=array("Q", map(own.__getitem__, order)),
-        lines=list(map(lines.__getitem__, order)),
+        lines=NodeLines(
+            array("i", map(lines.hottest.__getitem__, order)),
+            array("Q", map(lines.weight.__getitem__, order)),
+            {number[node]: pairs for node, pairs in lines.several.items()},
+        ),
         thread_self=dict(
             zip(
                 map(divmod, map(renumbered.__getitem__, ranked), repeat(threads)),

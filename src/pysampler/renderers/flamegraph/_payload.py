@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from itertools import chain, compress, islice, repeat
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any
 
@@ -184,16 +184,17 @@ def tree_columns(
     up = list(map(operator.sub, range(len(tree)), tree.parent))
     func = [-1, *map(func_index.__getitem__, islice(tree.function, 1, None))]
     firstlinenos = [function.firstlineno for function in functions]
-    hottest = [entry[0][0] if entry else 0 for entry in islice(tree.lines, 1, None)]
     line = [0] + [
         0 if number <= 0 else number - first + 1 if number >= first else number - first
         for number, first in zip(
-            hottest, map(firstlinenos.__getitem__, islice(func, 1, None)), strict=True
+            islice(tree.lines.hottest, 1, None),
+            map(firstlinenos.__getitem__, islice(func, 1, None)),
+            strict=True,
         )
     ]
     extra_lines: list[int] = []
-    for node in compress(range(len(tree)), map(operator.lt, repeat(1), map(len, tree.lines))):
-        kept = tree.lines[node][:MAX_LINES]
+    for node in sorted(tree.lines.several):
+        kept = tree.lines.several[node][:MAX_LINES]
         extra_lines += [node, len(kept)]
         for number, weight in kept:
             extra_lines += [number, weight]
