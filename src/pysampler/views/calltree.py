@@ -182,16 +182,18 @@ def _function_tree(profile: Profile, *, by_name: bool) -> FunctionTree:
     line_of[0] = line_weight[0] = 0
     lines = _Lines(line_of, line_weight, several)
 
-    # Self weights by flamegraph node and thread, keyed node * width + thread.
-    width = max(len(profile.threads), 1)
+    # Self weights by flamegraph node and thread, keyed node * thread_count + thread.
+    thread_count = max(len(profile.threads), 1)
     keys = map(
-        operator.add, map(operator.mul, map(mapped.__getitem__, stacks), repeat(width)), threads
+        operator.add,
+        map(operator.mul, map(mapped.__getitem__, stacks), repeat(thread_count)),
+        threads,
     )
     self_weights: dict[int, int] = {}
     for key, stack, weight in zip(keys, stacks, weights, strict=True):
         if stack != profile.EMPTY_STACK and weight:
             self_weights[key] = self_weights.get(key, 0) + weight
-    return _assemble(functions, flames, parent_of, function_of, lines, self_weights, width)
+    return _assemble(functions, flames, parent_of, function_of, lines, self_weights, thread_count)
 
 
 def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
