@@ -225,7 +225,11 @@ class Profile:
                 column.extend(values)
         for thread, name in zip(delta.renamed_thread, delta.renamed_name, strict=True):
             self.threads.name[thread] = name
-        self._counts.update(self.samples)  # now, while sampling runs, not when rendering
+        # Counted now, while sampling runs, rather than when rendering; the
+        # rows were checked, so their ids are below the tables' lengths.
+        checked = self._counts.rows == len(self.samples) - len(delta.samples)
+        limits = (len(self.threads), len(self.stacks)) if checked else None
+        self._counts.update(self.samples, limits=limits)
 
     def finish(self, stats: SessionStats) -> None:
         """Record how the session ended."""
@@ -383,7 +387,7 @@ class Profile:
 
     def weight_by_stack(self) -> Counter[int]:
         """Summed sample weights per leaf stack node (node 0: no frame)."""
-        return self._counted().by_stack.copy()
+        return self._counted().by_stack().copy()
 
     def weight_by_thread_and_stack(self) -> Counter[tuple[int, int]]:
         """Summed sample weights per (thread index, leaf stack node)."""
