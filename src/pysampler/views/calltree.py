@@ -163,16 +163,20 @@ def _function_tree(profile: Profile, *, by_name: bool) -> FunctionTree:
     split: dict[int, dict[int, int]] = {}
     flames = nodes
     if len(first_of) < len(nodes):  # some flamegraph nodes join several profile nodes
-        for node in compress(nodes, map(operator.ne, nodes, map(mapped.__getitem__, nodes))):
-            flame = mapped[node]
-            line = line_of[node]
+        joined = list(compress(nodes, map(operator.ne, nodes, map(mapped.__getitem__, nodes))))
+        for flame, line, weight in zip(
+            map(mapped.__getitem__, joined),
+            map(line_of.__getitem__, joined),
+            map(through.__getitem__, joined),
+            strict=True,
+        ):
             by_line = split.get(flame)
             if by_line is not None:
-                by_line[line] = by_line.get(line, 0) + through[node]
+                by_line[line] = by_line.get(line, 0) + weight
             elif line == line_of[flame]:
-                line_weight[flame] += through[node]
+                line_weight[flame] += weight
             else:
-                split[flame] = {line_of[flame]: line_weight[flame], line: through[node]}
+                split[flame] = {line_of[flame]: line_weight[flame], line: weight}
         flames = sorted(first_of.values())
     several = {
         flame: sorted(by_line.items(), key=_heaviest_first) for flame, by_line in split.items()
