@@ -66,6 +66,11 @@ def test_lines_of_one_function_merge_heaviest_first() -> None:
     assert tree.lines[run] == [(14, 3), (12, 2), (15, 1)]
     assert tree.total[run] == 6
     assert tree.self_weight[run] == 1
+    # One line is kept as columns, several as a list; both read as lists.
+    assert tree.lines.hottest[run] == 14
+    assert tree.lines == [tree.lines[n] for n in range(len(tree))]
+    assert tree.lines[0] == [] and tree.lines[-1] == tree.lines[len(tree) - 1]
+    assert tree.lines[1:3] == [tree.lines[1], tree.lines[2]]
 
 
 def test_payload_columns_decode_to_the_tree(profile: Profile) -> None:

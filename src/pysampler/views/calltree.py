@@ -55,6 +55,14 @@ class NodeLines(Sequence[list[tuple[int, int]]]):
         """The number of nodes."""
         return len(self.hottest)
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to the same lines, as another NodeLines or a list of lists."""
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(map(operator.eq, self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
     @overload
     def __getitem__(self, node: int) -> list[tuple[int, int]]: ...
     @overload
@@ -63,6 +71,11 @@ class NodeLines(Sequence[list[tuple[int, int]]]):
         """The (line, weight) pairs of a node, heaviest first."""
         if isinstance(node, slice):
             return [self[index] for index in range(*node.indices(len(self)))]
+        if node < 0:
+            node += len(self)
+        if not 0 <= node < len(self):
+            msg = "node out of range"
+            raise IndexError(msg)
         pairs = self.several.get(node)
         if pairs is not None:
             return list(pairs)
