@@ -209,12 +209,17 @@ def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> Non
                 "attach",
                 str(target.pid),
                 "--binary",
+                "--realtime-stats",
                 "-o",
                 str(out),
             ],
             stderr=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(2.0)
+        assert profiler.stderr is not None
+        for line in profiler.stderr:  # a line about every 0.5 s, then the file has samples
+            if int(line.split("samples")[0].split()[-1].replace(",", "")) >= 2000:
+                break
         profiler.send_signal(signal.SIGKILL)
         profiler.wait(timeout=30)
     finally:
