@@ -522,6 +522,11 @@ static int publish(ps_sampler *s, const ending *end)
         anything_new(s)) {
         rc = build_batch(s, &b);
     }
+    if (b) {
+        /* Before the hand-off: once in the outbox, b is the drain's to free.
+         * The room checked above is still there, as only this thread adds. */
+        commit_batch(s, b);
+    }
     ending failed = {PS_SAMPLER_FAILED, rc, NO_MEMORY};
     if (end && rc != PS_OK) {
         end = &failed;
@@ -540,9 +545,6 @@ static int publish(ps_sampler *s, const ending *end)
         pthread_cond_broadcast(&s->changed);
     }
     pthread_mutex_unlock(&s->lock);
-    if (b) {
-        commit_batch(s, b);
-    }
     return rc;
 }
 
