@@ -293,7 +293,8 @@ class SessionStats:
     """Sampling instants attempted."""
     failed: int
     """Failed samples: instants whose snapshot failed, plus each wanted thread
-    whose stack could not be read at an instant."""
+    whose stack could not be read at an instant, plus instants that gave no
+    stack where one was wanted (a target starting or shutting down)."""
     late: int
     """Deadlines missed because sampling fell behind the requested rate."""
     ended_by: str

@@ -294,7 +294,10 @@ static int unreadable(const ps_sampler *s, const ps_unwinder *u)
 
 /* One sampling instant: snapshot the target and record every wanted
  * thread's stack.  *unread counts the wanted threads whose stack could not
- * be read (torn beyond retrying, or gone mid-walk): failed samples. */
+ * be read (torn beyond retrying, or gone mid-walk): failed samples; and an
+ * instant that gave no stack at all where one was wanted (a wanted thread
+ * with no Python frame, or in wall mode no thread at all: a target starting
+ * or shutting down) is one failed sample too. */
 static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
 {
     ps_unwinder *u = s->u;
@@ -335,11 +338,13 @@ static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
     if (rc != PS_OK) {
         return rc;
     }
+    uint32_t recorded = s->samples.count, wanted = 0, unread_before = (uint32_t)*unread;
     for (uint32_t i = 0; i < u->thread_count; i++) {
         const ps_thread_rec *t = &u->threads[i];
         if (!keep_thread(s, t)) {
             continue;
         }
+        wanted++;
         if (t->error != PS_OK) {
             (*unread)++;
             continue;
@@ -348,6 +353,10 @@ static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
         if (rc != PS_OK) {
             return rc;
         }
+    }
+    if (s->samples.count == recorded && *unread == unread_before &&
+        (wanted > 0 || s->config.mode == PS_MODE_WALL)) {
+        (*unread)++;
     }
     return name_threads(s, at);
 }
