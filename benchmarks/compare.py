@@ -95,6 +95,16 @@ FLAT_MB_PER_MILLION = 2.0  # RSS growth per million samples still called flat
 STRACED = "process_vm_readv,process_vm_writev"
 # pysampler's summary line ends "...; 5.00 reads, 3,469 B per sample, frame cache 100.0%".
 _COSTS = re.compile(r"([\d.]+) reads, ([\d,]+) B per sample, frame cache ([\d.]+)%")
+# What each profiler says of its own failed samples, as (failed, attempted) or a percentage.
+_OWN_FAILED = {
+    "pysampler": re.compile(
+        r"from ([\d,]+) sampling instants.*?; ([\d,]+) failed"
+    ),  # taken, failed
+    "tachyon": re.compile(r"Error rate: ([\d.]+)"),  # percent of attempts
+    "py-spy": re.compile(r"Samples: (\d+) Errors: (\d+)"),  # samples, errors
+    "austin": re.compile(r"Error rate : (\d+)/(\d+)"),  # invalid / all
+}
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # Runs the pysampler library in a subprocess, for a CLI without ``attach``.
 API_RUNNER = r"""
@@ -684,10 +694,14 @@ class Run:
     complete_samples: int = 0
     cpu_s: float = 0.0
     maxrss_kb: int = 0
-    # pysampler's own counters, from its summary line (per sampling instant).
-    reads_per_sample: float | None = None
-    bytes_per_sample: float | None = None
+    # pysampler's own counters, from its summary line: per sampling instant,
+    # and the instants (which count those that found no Python frame, as while
+    # the target shuts down).
+    reads_per_instant: float | None = None
+    bytes_per_instant: float | None = None
+    instants: int | None = None
     frame_cache: float | None = None  # share of frames the frame cache predicted
+    own_failed: float | None = None  # the share of its samples the profiler says failed
     # strace -c of the profiler's process tree (strace runs only).
     strace_reads: int | None = None
     strace_writes: int | None = None
@@ -720,6 +734,20 @@ class Run:
         if not self.ok or not self.samples:
             return None
         return self.cpu_s / (self.samples / 1000)
+
+    @property
+    def reads_per_sample(self) -> float | None:
+        """The reads pysampler counted, per sample written."""
+        if self.reads_per_instant is None or not self.instants or not self.samples:
+            return None
+        return self.reads_per_instant * self.instants / self.samples
+
+    @property
+    def bytes_per_sample(self) -> float | None:
+        """The bytes pysampler counted reading, per sample written."""
+        if self.bytes_per_instant is None or not self.instants or not self.samples:
+            return None
+        return self.bytes_per_instant * self.instants / self.samples
 
     @property
     def strace_reads_per_sample(self) -> float | None:
@@ -788,9 +816,8 @@ def run_target(
                 argv = [settings.strace, "-c", "-f", "--seccomp-bpf", "-e", f"trace={STRACED}",
                         "-o", str(strace_path), *argv]  # fmt: skip
             with err_path.open("wb") as err:
-                profiler = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
-                )
+                # Its stdout too: CPython's profiler prints its error rate there.
+                profiler = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err)
             peak = PeakRss(profiler.pid)
             time.sleep(settle_s)
             if os.waitid(os.P_PID, profiler.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
@@ -816,6 +843,7 @@ def run_target(
                 return run
             if tool.name == "pysampler":
                 read_costs(run, err_path)
+            run.own_failed = own_failed(tool.name, err_path)
             if traced:
                 calls = strace_calls(strace_path)
                 run.strace_reads = calls.get("process_vm_readv", 0)
@@ -863,13 +891,42 @@ def run_target(
 
 def read_costs(run: Run, err_path: Path) -> None:
     """Read pysampler's own read counters from the end of its summary line."""
-    with contextlib.suppress(OSError):
-        found = _COSTS.findall(err_path.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            reads, size, cache = found[-1]
-            run.reads_per_sample = float(reads)
-            run.bytes_per_sample = float(size.replace(",", ""))
-            run.frame_cache = float(cache) / 100
+    try:
+        text = err_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    found = _COSTS.findall(text)
+    if found:
+        reads, size, cache = found[-1]
+        run.reads_per_instant = float(reads)
+        run.bytes_per_instant = float(size.replace(",", ""))
+        run.frame_cache = float(cache) / 100
+    instants = _OWN_FAILED["pysampler"].findall(text)
+    if instants:
+        run.instants = int(instants[-1][0].replace(",", ""))
+
+
+def own_failed(name: str, err_path: Path) -> float | None:
+    """The share of failed samples a profiler reports of itself on exit."""
+    try:
+        text = _ANSI.sub("", err_path.read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return None
+    pattern = _OWN_FAILED.get("tachyon" if name.startswith("tachyon") else name)
+    if pattern is None:
+        return None
+    found = pattern.findall(text)
+    if not found:
+        return None
+    last = found[-1]
+    if isinstance(last, str):  # a percentage
+        return float(last) / 100
+    first, second = (float(x.replace(",", "")) for x in last)
+    if name == "austin":  # invalid / all
+        return first / second if second else None
+    if name == "py-spy":  # samples, errors
+        return second / (first + second) if first + second else None
+    return second / first if first else None  # pysampler: taken, failed
 
 
 def tail(path: Path, size: int = 300) -> str:
@@ -1241,16 +1298,19 @@ def reads_table(
     out = [
         "### Reads of the target per sample, one busy thread",
         "",
-        "Own counters: pysampler's summary line (reads and bytes per sampling instant), "
-        "medians of the speed runs at `-r max`, and in the traced run. strace: "
+        "Own counters: pysampler's summary line gives reads and bytes per sampling instant "
+        "and the instants, so its reads per sample written (medians of the speed runs at "
+        "`-r max`, and in the traced run; instants that found no Python frame, as while "
+        "the target shuts down, count in the summary's per-instant figure). strace: "
         f"`strace -c -f -e trace={STRACED}` around the profiler for one run at its "
         "highest rate, calls over the samples it wrote (the profiler's start included; "
         "strace slows the profiler, not the count per sample).",
         "",
         "| target | workload | profiler | own: reads / sample @max | own: B / sample "
-        "| own: frame cache | own: reads / sample, traced run | strace: process_vm_readv "
-        "/ sample | strace: process_vm_writev / sample | samples (traced run) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| own: frame cache | own: reads / instant (summary line) | own: reads / sample, "
+        "traced run | strace: process_vm_readv / sample | strace: process_vm_writev / sample "
+        "| samples (traced run) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for plan in plans:
         py = plan.interp.label
@@ -1263,8 +1323,10 @@ def reads_table(
                 own = fmt(median(pick(speed, lambda r: r.reads_per_sample)), ".2f")
                 size = fmt(median(pick(speed, lambda r: r.bytes_per_sample)), ",.0f")
                 cache = median(pick(speed, lambda r: r.frame_cache))
+                per_instant = fmt(median(pick(speed, lambda r: r.reads_per_instant)), ".2f")
                 row = [py, workload.title, tool.label, own, size,
-                       fmt(None if cache is None else 100 * cache, ".1f", " %")]  # fmt: skip
+                       fmt(None if cache is None else 100 * cache, ".1f", " %"),
+                       per_instant]  # fmt: skip
                 run = strace[0] if strace else None
                 row += [
                     fmt(run.reads_per_sample if run else None, ".2f"),
@@ -1273,8 +1335,7 @@ def reads_table(
                     f"{run.samples:,}" if run else "-",
                 ]
                 if tool.name != "pysampler":
-                    row[3:6] = ["-", "-", "-"]
-                    row[6] = "-"
+                    row[3:8] = ["-"] * 5
                 out.append("| " + " | ".join(row) + " |")
     return [*out, ""]
 
@@ -1288,9 +1349,9 @@ def details(table: dict[Key, list[Run]], plan: Plan, rates: Sequence[str]) -> li
             f"### {workload.title}",
             "",
             "| profiler | rate | complete samples/s | samples/s during the work | complete "
-            "| CPU s / 1000 samples | reads / sample (own) | slowdown | slowdown (target CPU "
-            "time) |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| failed (its own count) | CPU s / 1000 samples | reads / sample (own) | slowdown "
+            "| slowdown (target CPU time) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for tool in plan.tools:
             for rate in rates_of(tool, rates):
@@ -1299,6 +1360,7 @@ def details(table: dict[Key, list[Run]], plan: Plan, rates: Sequence[str]) -> li
                     spread(pick(found, _COMPLETE_RATE), ",.0f"),
                     spread(pick(found, _WORK_RATE), ",.0f"),
                     complete_share(found) if found else "-",
+                    fmt(_pct(median(pick(found, lambda r: r.own_failed))), ".2f", " %"),
                     spread(pick(found, _CPU_PER_1000), ".3f"),
                     fmt(median(pick(found, lambda r: r.reads_per_sample)), ".2f"),
                     spread(pick(found, lambda r: _pct(r.slowdown)), "+.2f", " %"),
@@ -1551,12 +1613,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--work-seconds",
         type=float,
-        help="unprofiled length of the target's fixed work (default 2.0; --quick 0.6)",
+        help="unprofiled length of the target's fixed work (default 2.0; --quick 0.5)",
     )
     parser.add_argument(
         "--settle",
         type=float,
-        help="seconds from starting a profiler to the target's work (default 1.5; --quick 1.0)",
+        default=1.5,
+        help="seconds from starting a profiler to the target's work (default: %(default)s)",
     )
     parser.add_argument(
         "--rates",
@@ -1649,8 +1712,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     quick = args.quick
     args.python = args.python or list(DEFAULT_PYTHONS)
     args.repeats = args.repeats or (1 if quick else 3)
-    args.work_seconds = args.work_seconds or (0.6 if quick else 2.0)
-    args.settle = args.settle or (1.0 if quick else 1.5)
+    args.work_seconds = args.work_seconds or (0.5 if quick else 2.0)
     args.rates = [
         r.strip()
         for r in (args.rates or ("max,1000kHz" if quick else ",".join(RATES))).split(",")
