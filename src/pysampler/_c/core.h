@@ -53,10 +53,6 @@ typedef struct ps_segment {
  * how many ranges, counted from the first, were read whole. */
 int ps_read_many(const ps_reader *r, const ps_segment *segs, int n);
 
-/* The same, not logged for the next prefetch (the caller logs what of it
- * it wants again). */
-int ps_read_many_unlogged(const ps_reader *r, const ps_segment *segs, int n);
-
 /* The same, always from the target (never served from a prefetch, never
  * logged for one): for reading again what was read to see it held still. */
 int ps_read_many_fresh(const ps_reader *r, const ps_segment *segs, int n);

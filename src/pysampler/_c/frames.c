@@ -65,11 +65,14 @@ static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint3
 
 static int push_link(ps_walk_cache *w, const ps_chain_link *link)
 {
-    ps_chain_link *links = ps_grow(w->links, w->link_count, &w->link_capacity, sizeof *links, 256);
-    if (!links) {
-        return PS_ENOMEM;
+    if (w->link_count == w->link_capacity) {
+        ps_chain_link *links =
+            ps_grow(w->links, w->link_count, &w->link_capacity, sizeof *links, 256);
+        if (!links) {
+            return PS_ENOMEM;
+        }
+        w->links = links;
     }
-    w->links = links;
     w->links[w->link_count++] = *link;
     return PS_OK;
 }
@@ -77,12 +80,9 @@ static int push_link(ps_walk_cache *w, const ps_chain_link *link)
 /* Segments read ahead of a batch of frames, in the same call. */
 #define PS_CHECKS 2
 
-/* Frames are logged for the next prefetch one by one (read_frames), not as
- * the spans read around them. */
 static int read_segments(ps_unwinder *u, const ps_segment *segs, int n, int fresh)
 {
-    return fresh ? ps_read_many_fresh(&u->reader, segs, n)
-                 : ps_read_many_unlogged(&u->reader, segs, n);
+    return fresh ? ps_read_many_fresh(&u->reader, segs, n) : ps_read_many(&u->reader, segs, n);
 }
 
 /* The frames at addrs[0..n) as a few spans of memory, when they sit close
@@ -198,12 +198,9 @@ static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n,
         n = PS_BATCH_FRAMES;
     }
     size_t size = frame_read_size(u);
-    uint32_t got = read_runs(u, addrs, n, size, checks, check_count) ? n
-                   : read_one_by_one(u, addrs, n, size, checks, check_count);
-    for (uint32_t i = 0; i < got && !checks; i++) {
-        ps_prefetch_log(&u->reader, &(ps_segment){addrs[i], NULL, size}, 1);
-    }
-    return got;
+    return read_runs(u, addrs, n, size, checks, check_count)
+               ? n
+               : read_one_by_one(u, addrs, n, size, checks, check_count);
 }
 
 /* The frame at addr, from memory read around it in one go.  3.11+ push a
@@ -538,13 +535,11 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
         if (!link.shim && !ps_plausible_pointer(link.code)) {
             return PS_ECORRUPT;
         }
+        /* A short loop is caught here; a longer one ends at PS_MAX_DEPTH,
+         * mostly from memory already read. */
         uint32_t walked = u->walk.link_count;
-        for (uint32_t back = walked > 8 ? walked - 8 : 0; back < walked; back++) {
-            if (u->walk.links[back].frame == previous) {
-                return PS_ECORRUPT;
-            }
-        }
-        if (previous == frame) {
+        if (previous == frame || (walked > 0 && u->walk.links[walked - 1].frame == previous) ||
+            (walked > 1 && u->walk.links[walked - 2].frame == previous)) {
             return PS_ECORRUPT;
         }
         int rc = push_link(&u->walk, &link);
@@ -616,10 +611,16 @@ static int resolve_codes(ps_unwinder *u)
     ps_segment segs[PS_BATCH_FRAMES];
     uint32_t pending[PS_BATCH_FRAMES];
     int n = 0;
+    uint64_t last_code = 0;
+    uint32_t last_entry = PS_NO_CODE_ENTRY;
     for (uint32_t i = 0; i <= u->walk.link_count; i++) {
         ps_chain_link *link = i < u->walk.link_count ? &u->walk.links[i] : NULL;
-        if (link && !link->shim) {
+        if (link && !link->shim && link->code == last_code) {
+            link->entry = last_entry; /* a recursion: its code was just looked up */
+        } else if (link && !link->shim) {
             link->entry = ps_code_cache_find(codes, link->code);
+            last_code = link->code;
+            last_entry = link->entry;
             ps_code_entry *e =
                 link->entry != PS_NO_CODE_ENTRY ? ps_code_cache_entry(codes, link->entry) : NULL;
             /* Checked every snapshot: a code object freed and another

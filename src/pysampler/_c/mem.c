@@ -162,7 +162,7 @@ static int read_many_now(const ps_reader *r, const ps_segment *segs, int n)
     return done;
 }
 
-int ps_read_many_unlogged(const ps_reader *r, const ps_segment *segs, int n)
+static int serve_or_read(const ps_reader *r, const ps_segment *segs, int n)
 {
     if (ps_prefetch_serve(r, segs, n)) {
         return n;
@@ -174,7 +174,7 @@ int ps_read_many_unlogged(const ps_reader *r, const ps_segment *segs, int n)
 
 int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
 {
-    int got = ps_read_many_unlogged(r, segs, n);
+    int got = serve_or_read(r, segs, n);
     ps_prefetch_log(r, segs, got);
     return got;
 }

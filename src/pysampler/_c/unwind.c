@@ -43,12 +43,14 @@ static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, ui
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f)
 {
-    ps_frame_rec *frames =
-        ps_grow(u->frames, u->frame_count, &u->frame_capacity, sizeof *frames, 1024);
-    if (!frames) {
-        return PS_ENOMEM;
+    if (u->frame_count == u->frame_capacity) {
+        ps_frame_rec *frames =
+            ps_grow(u->frames, u->frame_count, &u->frame_capacity, sizeof *frames, 1024);
+        if (!frames) {
+            return PS_ENOMEM;
+        }
+        u->frames = frames;
     }
-    u->frames = frames;
     u->frames[u->frame_count++] = *f;
     return PS_OK;
 }
