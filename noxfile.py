@@ -67,3 +67,14 @@ def slowdown(session: nox.Session) -> None:
     """
     session.install(".", "py-spy", "austin-dist==3.7.0", "pyinstrument")
     session.run("python", "benchmarks/slowdown.py", *session.posargs)
+
+
+@nox.session(name="render-scale")
+def render_scale(session: nox.Session) -> None:
+    """Building, saving, loading and rendering profiles of up to a million samples.
+
+    ``nox -s render-scale -- --sizes 100k:10k --repeat 3`` takes under a
+    minute; see benchmarks/README.md.
+    """
+    session.install(".")
+    session.run("python", "benchmarks/render_scale.py", *session.posargs)

@@ -5,11 +5,12 @@ For each size it synthesizes a profile with about that many distinct call
 paths of functions (flamegraph nodes): a few thousand functions in a few
 hundred files (an application, installed packages, the standard library),
 stacks 6 to 60 deep, 8 threads, heavy-tailed sample counts.  The profile is
-built the way a session builds one (``SampleBatch`` values through
-``StackCollector``), rendered with the ``flamegraph`` renderer, and opened
-from ``file://`` in headless Chromium through Playwright, in a fresh page
-of an already started browser.  The page reports its own timings
-(``window.__flamegraphTimings``, ``performance.now()`` since navigation):
+built the way a session builds one (``ProfileDelta`` values, made by the
+unit tests' ``BatchBuilder``, through ``StackCollector``), rendered with
+the ``flamegraph`` renderer, and opened from ``file://`` in headless
+Chromium through Playwright, in a fresh page of an already started
+browser.  The page reports its own timings (``window.__flamegraphTimings``,
+``performance.now()`` since navigation):
 
 * first draw: the first frame drawn, data parsed and tree built;
 * first frame: the next animation frame after it (the page on screen);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 
 import attrs
 import pytest
@@ -147,6 +148,38 @@ def test_weights_multiply_samples(batches: list[ProfileDelta]) -> None:
     assert profile.total_weight == 15
     assert sorted(profile.weight_by_stack().values()) == [6, 9]
     assert sum(profile.weight_by_thread_and_stack().values()) == 15
+
+
+def test_weights_follow_the_samples_however_they_were_added(batches: list[ProfileDelta]) -> None:
+    """Sums are counted as deltas arrive; rows added or tables replaced otherwise count too."""
+    profile = Profile(ProfileMetadata(session_info()))
+    for batch in batches:
+        profile.extend(batch)
+    expected = profile.weight_by_thread_and_stack()
+
+    def recount() -> Counter[tuple[int, int]]:
+        pairs = zip(profile.samples.thread, profile.samples.stack, strict=True)
+        counts: Counter[tuple[int, int]] = Counter()
+        for pair, weight in zip(pairs, profile.samples.weight, strict=True):
+            counts[pair] += weight
+        return counts
+
+    assert list(expected.items()) == list(recount().items())
+    threads, stacks, weights = profile.thread_stack_weights()
+    assert list(zip(zip(threads, stacks, strict=True), weights, strict=True)) == list(
+        expected.items()
+    )
+
+    samples = profile.samples  # rows appended to the columns directly, with weights
+    for row in ((99, 1, 1, 0, 7), (99, 1, 2**24 + 3, 0, 1)):  # a node id too big to pack
+        for column, value in zip(samples.columns().values(), row, strict=True):
+            column.append(value)
+        assert list(profile.weight_by_thread_and_stack().items()) == list(recount().items())
+    assert profile.weight_by_stack()[1] == sum(w for (_, s), w in recount().items() if s == 1)
+
+    profile.samples = samples.rows(0, 3)  # a new table is counted afresh
+    assert list(profile.weight_by_thread_and_stack().items()) == list(recount().items())
+    assert sum(profile.weight_by_stack().values()) == profile.total_weight
 
 
 def test_a_batch_that_skips_ids_is_refused_clearly(batches: list[ProfileDelta]) -> None:

@@ -28,6 +28,7 @@ from typing import ClassVar, NamedTuple
 import attrs
 
 from pysampler.model import Frame, FrameKind, SamplerConfig, SessionInfo, SessionStats
+from pysampler.profile._counts import SampleCounts
 from pysampler.profile._tables import (
     CodeTable,
     FrameTable,
@@ -185,6 +186,7 @@ class Profile:
     stacks: StackTable = attrs.Factory(StackTable)
     threads: ThreadTable = attrs.Factory(ThreadTable)
     samples: SampleTable = attrs.Factory(SampleTable)
+    _counts: SampleCounts = attrs.field(factory=SampleCounts, init=False, repr=False)
 
     EMPTY_STACK: ClassVar[int] = 0
     """The stack node of a thread with no frame, and the parent of root frames."""
@@ -223,6 +225,11 @@ class Profile:
                 column.extend(values)
         for thread, name in zip(delta.renamed_thread, delta.renamed_name, strict=True):
             self.threads.name[thread] = name
+        # Counted now, while sampling runs, rather than when rendering; the
+        # rows were checked, so their ids are below the tables' lengths.
+        checked = self._counts.rows == len(self.samples) - len(delta.samples)
+        limits = (len(self.threads), len(self.stacks)) if checked else None
+        self._counts.update(self.samples, limits=limits)
 
     def finish(self, stats: SessionStats) -> None:
         """Record how the session ended."""
@@ -373,25 +380,33 @@ class Profile:
         name = self.threads.name[thread]
         return None if name < 0 else self.strings[name]
 
-    def _unit_weights(self) -> bool:
-        weight = self.samples.weight
-        return not weight or (min(weight) == 1 and max(weight) == 1)
+    def _counted(self) -> SampleCounts:
+        """The sample weights summed, counting any rows not counted yet."""
+        self._counts.update(self.samples)
+        return self._counts
 
     def weight_by_stack(self) -> Counter[int]:
         """Summed sample weights per leaf stack node (node 0: no frame)."""
-        if self._unit_weights():
-            return Counter(self.samples.stack)
-        counts: Counter[int] = Counter()
-        for stack, weight in zip(self.samples.stack, self.samples.weight, strict=True):
-            counts[stack] += weight
-        return counts
+        return self._counted().by_stack().copy()
 
     def weight_by_thread_and_stack(self) -> Counter[tuple[int, int]]:
         """Summed sample weights per (thread index, leaf stack node)."""
-        pairs = zip(self.samples.thread, self.samples.stack, strict=True)
-        if self._unit_weights():
-            return Counter(pairs)
-        counts: Counter[tuple[int, int]] = Counter()
-        for pair, weight in zip(pairs, self.samples.weight, strict=True):
-            counts[pair] += weight
-        return counts
+        threads, stacks, weights = self.thread_stack_weights()
+        return Counter(dict(zip(zip(threads, stacks, strict=True), weights, strict=True)))
+
+    def thread_stack_weights(self) -> tuple[list[int], list[int], list[int]]:
+        """:meth:`weight_by_thread_and_stack` as columns: threads, stack nodes and weights.
+
+        One entry per distinct (thread index, leaf stack node) pair, in the
+        order of the pair's first sample, without a tuple per pair.
+        """
+        return self._counted().pairs()
+
+    def code_function(self, code_id: int) -> FunctionKey:
+        """The function of a code object, as pstats keys it."""
+        codes = self.codes
+        return FunctionKey(
+            self.strings[codes.filename[code_id]],
+            codes.firstlineno[code_id],
+            self.strings[codes.qualname[code_id]],
+        )

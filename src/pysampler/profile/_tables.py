@@ -43,11 +43,11 @@ class _Table:
 
     def columns(self) -> dict[str, array[int]]:
         """Every column by name, in declaration order."""
-        return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+        return {name: getattr(self, name) for name, _ in _layout(type(self))}
 
     def __len__(self) -> int:
         """The number of rows."""
-        return len(next(iter(self.columns().values())))
+        return len(getattr(self, _layout(type(self))[0][0]))
 
     def rows(self, start: int, stop: int) -> Self:
         """A new table holding copies of rows ``start`` to ``stop`` (excluded)."""
@@ -62,12 +62,23 @@ class _Table:
             CollectorError: A value does not fit its column's type.
         """
         changed = {}
-        for field in attrs.fields(type(self)):
-            values: array[int] = getattr(self, field.name)
-            typecode = field.default.factory().typecode
+        for name, typecode in _layout(type(self)):
+            values: array[int] = getattr(self, name)
             if values.typecode != typecode:
-                changed[field.name] = _typed_column(values, typecode, f"{what} {field.name}")
+                changed[name] = _typed_column(values, typecode, f"{what} {name}")
         return attrs.evolve(self, **changed) if changed else self
+
+
+_LAYOUTS: dict[type[_Table], tuple[tuple[str, str], ...]] = {}
+
+
+def _layout(table: type[_Table]) -> tuple[tuple[str, str], ...]:
+    """A table class's columns: (name, typecode) each, in declaration order."""
+    layout = _LAYOUTS.get(table)
+    if layout is None:
+        fields = attrs.fields(table)
+        layout = _LAYOUTS[table] = tuple((f.name, f.default.factory().typecode) for f in fields)
+    return layout
 
 
 @attrs.define

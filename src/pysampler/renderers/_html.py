@@ -18,7 +18,7 @@ __all__ = ["asset", "csp_hash", "fill", "script_json"]
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
-_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+_SCRIPT_SAFE = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"))
 
 
 @cache
@@ -34,7 +34,10 @@ def script_json(value: object) -> str:
     can end the element or start markup.
     """
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return text.translate(_SCRIPT_SAFE)
+    # str.replace scans at C speed; str.translate looks up every character.
+    for unsafe, escaped in _SCRIPT_SAFE:
+        text = text.replace(unsafe, escaped)
+    return text
 
 
 def csp_hash(text: str) -> str:

@@ -209,10 +209,10 @@ class PstatsRenderer(RendererBase):
             msg = f"unknown pstats sort order {value!r}; choose from {', '.join(SORT_ORDERS)}"
             raise ValueError(msg)
 
-    def rows(self, profile: Profile) -> list[FunctionRow]:
-        """The table's rows, sorted and limited."""
+    def rows(self, profile: Profile, totals: FunctionTotals | None = None) -> list[FunctionRow]:
+        """The table's rows, sorted and limited (``totals``: the profile's, when at hand)."""
         key, descending = SORT_ORDERS[self.sort]
-        rows = sorted(function_rows(profile), key=_by_name)
+        rows = sorted(function_rows(profile, totals), key=_by_name)
         rows.sort(key=key, reverse=descending)
         return rows if self.limit is None else rows[: max(self.limit, 0)]
 
@@ -231,12 +231,12 @@ class PstatsRenderer(RendererBase):
 
     def render_text(self, profile: Profile, stream: TextIO, /) -> None:
         """Write the table, a legend and a one-line summary."""
-        totals = function_totals(profile)
+        totals = function_totals(profile, edges=False)
         stream.write(_summary(profile, totals.total) + "\n")
         if not totals.total:
             stream.write("No samples with Python frames were collected.\n")
             return
-        rows = self.rows(profile)
+        rows = self.rows(profile, totals)
         tot_unit, tot_scale = _unit(max((row.tottime for row in rows), default=0.0))
         cum_unit, cum_scale = _unit(max((row.cumtime for row in rows), default=0.0))
         tot_head = f"tottime ({tot_unit})"

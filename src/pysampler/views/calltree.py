@@ -16,15 +16,66 @@ draws a tree pruned to the call paths that disappeared (:func:`pruned_tree`).
 
 from __future__ import annotations
 
+import operator
 from array import array
-from collections import Counter
 from collections.abc import Sequence
+from itertools import compress, islice, repeat
+from typing import NamedTuple, overload
 
 import attrs
 
+from pysampler.model import FrameKind
 from pysampler.profile import FunctionKey, Profile
+from pysampler.views._stacks import number_functions, paused_gc, preorder, through_weights
 
-__all__ = ["FunctionTree", "function_tree", "pruned_tree"]
+__all__ = ["FunctionTree", "NodeLines", "function_tree", "pruned_tree"]
+
+
+class NodeLines(Sequence[list[tuple[int, int]]]):
+    """Per node of a tree, the (line, weight) pairs its function ran, heaviest first.
+
+    Most nodes ran one line, so that line and its weight are kept as two
+    columns (:attr:`hottest`, :attr:`weight`), and only nodes that ran
+    several lines keep a list (:attr:`several`).  Indexing makes the list
+    of a node; a node of no weight (the root, a pruned caller) has none.
+    """
+
+    def __init__(
+        self, hottest: array[int], weight: array[int], several: dict[int, list[tuple[int, int]]]
+    ) -> None:
+        """The lines of ``len(hottest)`` nodes."""
+        self.hottest = hottest
+        """Each node's line of most weight; 0 when unknown."""
+        self.weight = weight
+        """The weight of that line (0: the node has no lines)."""
+        self.several = several
+        """The (line, weight) pairs of nodes that ran more than one line."""
+
+    def __len__(self) -> int:
+        """The number of nodes."""
+        return len(self.hottest)
+
+    @overload
+    def __getitem__(self, node: int) -> list[tuple[int, int]]: ...
+    @overload
+    def __getitem__(self, node: slice) -> list[list[tuple[int, int]]]: ...
+    def __getitem__(self, node: int | slice) -> list[tuple[int, int]] | list[list[tuple[int, int]]]:
+        """The (line, weight) pairs of a node, heaviest first."""
+        if isinstance(node, slice):
+            return [self[index] for index in range(*node.indices(len(self)))]
+        pairs = self.several.get(node)
+        if pairs is not None:
+            return list(pairs)
+        weight = self.weight[node]
+        return [(self.hottest[node], weight)] if weight else []
+
+
+class _Lines(NamedTuple):
+    """Lines of nodes not yet numbered in preorder: as :class:`NodeLines`, in lists."""
+
+    hottest: list[int]
+    weight: list[int]
+    several: dict[int, list[tuple[int, int]]]
 
 
 @attrs.define
@@ -41,7 +92,7 @@ class FunctionTree:
     """Weight of the samples whose stack passes through the node."""
     self_weight: array[int]
     """Weight of the samples whose stack ends at the node."""
-    lines: list[list[tuple[int, int]]]
+    lines: NodeLines
     """Per node, (line, weight) the function executed along this path, heaviest
     first; line 0 when unknown.  Empty for the root."""
     thread_self: dict[tuple[int, int], int]
@@ -60,65 +111,93 @@ class FunctionTree:
         return chain[::-1]
 
 
-def _through_weights(profile: Profile, by_thread: Counter[tuple[int, int]]) -> list[int]:
-    """Weight of samples passing through each profile stack node."""
-    through = [0] * len(profile.stacks)
-    for (_, node), weight in by_thread.items():
-        through[node] += weight
-    parent = profile.stacks.parent
-    for node in range(len(through) - 1, 0, -1):
-        if through[node]:
-            through[parent[node]] += through[node]
-    return through
-
-
 def function_tree(profile: Profile, *, by_name: bool = False) -> FunctionTree:
     """Merge a profile's stack tree per function, as a flamegraph shows it.
 
     With ``by_name``, functions of one file and qualified name are one
     function whatever their first line (the first one seen names them).
     """
-    by_thread = profile.weight_by_thread_and_stack()
-    through = _through_weights(profile, by_thread)
-    functions: list[FunctionKey] = []
-    function_ids: dict[tuple[object, ...], int] = {}
-    frame_info: dict[int, tuple[int, int]] = {}  # frame -> (function, line)
+    with paused_gc():
+        return _function_tree(profile, by_name=by_name)
 
-    # Provisional numbering: in profile-node order, so parents come first.
-    mapped = array("i", [0]) * len(through)
-    child_ids: dict[tuple[int, int], int] = {}
-    parents = [0]
-    funcs = [-1]
-    line_weights: Counter[tuple[int, int]] = Counter()
-    stack_parent = profile.stacks.parent
+
+def _function_tree(profile: Profile, *, by_name: bool) -> FunctionTree:
+    threads, stacks, weights = profile.thread_stack_weights()
+    stack_parent = list(profile.stacks.parent)  # a list: indexing it makes no int objects
     stack_frame = profile.stacks.frame
-    for node in range(1, len(through)):
-        weight = through[node]
-        if not weight:
-            continue
-        frame = stack_frame[node]
-        info = frame_info.get(frame)
-        if info is None:
-            key = profile.frame_function(frame)
-            ident = (key.filename, key.qualname) if by_name else key
-            function = function_ids.setdefault(ident, len(function_ids))
-            if function == len(functions):
-                functions.append(key)
-            info = frame_info[frame] = (function, profile.frame_lineno(frame) or 0)
-        function, line = info
-        up = mapped[stack_parent[node]]
-        flame = child_ids.setdefault((up, function), len(parents))
-        if flame == len(parents):
-            parents.append(up)
-            funcs.append(function)
-        mapped[node] = flame
-        line_weights[flame, line] += weight
+    through = through_weights(stack_parent, zip(stacks, weights, strict=True))
+    # The nodes samples passed through, parents first; functions are numbered
+    # in the order their frames appear among them.
+    nodes = list(compress(range(1, len(through)), islice(through, 1, None)))
+    if not nodes:
+        return _assemble([], [], [0], [-1], _Lines([0], [0], {}), {}, 1)
+    numbers = number_functions(profile, map(stack_frame.__getitem__, nodes), by_name=by_name)
+    functions = numbers.functions
+    function_of = [-1, *map(numbers.of_frame.__getitem__, islice(stack_frame, 1, None))]
 
-    thread_self: Counter[tuple[int, int]] = Counter()
-    for (thread, node), weight in by_thread.items():
-        if node != profile.EMPTY_STACK and weight:
-            thread_self[mapped[node], thread] += weight
-    return _assemble(functions, parents, funcs, line_weights, thread_self)
+    # Each flamegraph node is named by its first profile node, in profile-node
+    # order (parents first): a node joins the child of its parent's flamegraph
+    # node that runs its function, or starts it.
+    mapped = [0] * len(through)
+    first_of: dict[int, int] = {}
+    width = len(functions)
+    for node, up, function in zip(
+        nodes,
+        map(stack_parent.__getitem__, nodes),
+        map(function_of.__getitem__, nodes),
+        strict=True,
+    ):
+        mapped[node] = first_of.setdefault(mapped[up] * width + function, node)
+    parent_of = list(map(mapped.__getitem__, stack_parent))
+
+    frames = profile.frames
+    frame_line = [
+        line if line >= 0 and kind == FrameKind.PYTHON else 0
+        for line, kind in zip(frames.lineno, frames.kind, strict=True)
+    ]
+    # Each flamegraph node's lines, kept at its first profile node: the
+    # first's line and weight, and for a node that joined profile nodes at
+    # other lines, the weight of each line.
+    line_of = list(map(frame_line.__getitem__, stack_frame))
+    line_weight = through.copy()
+    split: dict[int, dict[int, int]] = {}
+    flames = nodes
+    if len(first_of) < len(nodes):  # some flamegraph nodes join several profile nodes
+        joined = list(compress(nodes, map(operator.ne, nodes, map(mapped.__getitem__, nodes))))
+        for flame, line, weight in zip(
+            map(mapped.__getitem__, joined),
+            map(line_of.__getitem__, joined),
+            map(through.__getitem__, joined),
+            strict=True,
+        ):
+            by_line = split.get(flame)
+            if by_line is not None:
+                by_line[line] = by_line.get(line, 0) + weight
+            elif line == line_of[flame]:
+                line_weight[flame] += weight
+            else:
+                split[flame] = {line_of[flame]: line_weight[flame], line: weight}
+        flames = sorted(first_of.values())
+    several = {
+        flame: sorted(by_line.items(), key=_heaviest_first) for flame, by_line in split.items()
+    }
+    for flame, pairs in several.items():
+        line_of[flame], line_weight[flame] = pairs[0]
+    line_of[0] = line_weight[0] = 0
+    lines = _Lines(line_of, line_weight, several)
+
+    # Self weights by flamegraph node and thread, keyed node * thread_count + thread.
+    thread_count = max(len(profile.threads), 1)
+    keys = map(
+        operator.add,
+        map(operator.mul, map(mapped.__getitem__, stacks), repeat(thread_count)),
+        threads,
+    )
+    self_weights: dict[int, int] = {}
+    for key, stack, weight in zip(keys, stacks, weights, strict=True):
+        if stack != profile.EMPTY_STACK and weight:
+            self_weights[key] = self_weights.get(key, 0) + weight
+    return _assemble(functions, flames, parent_of, function_of, lines, self_weights, thread_count)
 
 
 def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
@@ -128,6 +207,11 @@ def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
     counted keeps neither, so it is as wide as the counted nodes under it.
     Children are ordered widest first again, by the new totals.
     """
+    with paused_gc():
+        return _pruned_tree(tree, counted)
+
+
+def _pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
     kept = bytearray(len(tree))
     kept[0] = 1
     for node in range(len(tree) - 1, 0, -1):
@@ -137,81 +221,109 @@ def pruned_tree(tree: FunctionTree, counted: Sequence[bool]) -> FunctionTree:
     provisional = {old: new for new, old in enumerate(n for n in range(len(tree)) if kept[n])}
     parents = [0] * len(provisional)
     funcs = [-1] * len(provisional)
-    line_weights: Counter[tuple[int, int]] = Counter()
+    lines = _Lines([0] * len(provisional), [0] * len(provisional), {})
     for old, new in provisional.items():
         if old:
             parents[new] = provisional[tree.parent[old]]
             funcs[new] = tree.function[old]
-            if counted[old]:
-                for line, weight in tree.lines[old]:
-                    line_weights[new, line] += weight
-    thread_self: Counter[tuple[int, int]] = Counter()
+            pairs = tree.lines[old] if counted[old] else []
+            if pairs:
+                lines.hottest[new], lines.weight[new] = pairs[0]
+            if len(pairs) > 1:
+                lines.several[new] = pairs
+    threads = max((thread + 1 for _, thread in tree.thread_self), default=1)
+    self_weights: dict[int, int] = {}
     for (node, thread), weight in tree.thread_self.items():
         if counted[node]:
-            thread_self[provisional[node], thread] += weight
-    return _assemble(list(tree.functions), parents, funcs, line_weights, thread_self)
+            key = provisional[node] * threads + thread
+            self_weights[key] = self_weights.get(key, 0) + weight
+    nodes = list(range(1, len(parents)))
+    return _assemble(list(tree.functions), nodes, parents, funcs, lines, self_weights, threads)
 
 
 def _assemble(
     functions: list[FunctionKey],
-    parents: list[int],
-    funcs: list[int],
-    line_weights: Counter[tuple[int, int]],
-    thread_self: Counter[tuple[int, int]],
+    nodes: list[int],
+    parent: list[int],
+    function: list[int],
+    lines: _Lines,
+    self_weights: dict[int, int],
+    threads: int,
 ) -> FunctionTree:
-    """Number provisional nodes (parents first) in preorder, widest first, with totals."""
-    own = [0] * len(parents)
-    for (flame, _), weight in thread_self.items():
-        own[flame] += weight
-    total = own.copy()
-    for flame in range(len(parents) - 1, 0, -1):
-        total[parents[flame]] += total[flame]
+    """Number the nodes in preorder, widest first, with their totals.
 
-    order = _preorder(parents, funcs, total, functions)
-    renumber = array("i", [0]) * len(order)
-    for new, old in enumerate(order):
-        renumber[old] = new
-    lines: list[list[tuple[int, int]]] = [[] for _ in order]
-    for (flame, line), weight in line_weights.items():
-        lines[renumber[flame]].append((line, weight))
-    for entry in lines:
-        if len(entry) > 1:
-            entry.sort(key=lambda pair: (-pair[1], pair[0]))
+    ``nodes`` are the tree's nodes but the root, 0, in increasing order,
+    each node's parent before it; ``parent``, ``function`` and ``lines``
+    are indexed by node, and ``self_weights`` by ``node * threads + thread``.
+    """
+    own = [0] * len(parent)
+    for key, weight in self_weights.items():
+        own[key // threads] += weight
+    total = own.copy()
+    size = [1] * len(parent)
+    for node in reversed(nodes):
+        up = parent[node]
+        total[up] += total[node]
+        size[up] += size[node]
+
+    number, order = preorder(parent, _widest_first(nodes, parent, function, total, functions), size)
+    # Self weights by (node, thread) in the new numbering, sorted.
+    renumbered = [number[key // threads] * threads + key % threads for key in self_weights]
+    weights = list(self_weights.values())
+    ranked = sorted(range(len(renumbered)), key=renumbered.__getitem__)
     return FunctionTree(
         functions=functions,
-        parent=array("I", (renumber[parents[old]] for old in order)),
-        function=array("i", (funcs[old] for old in order)),
-        total=array("Q", (total[old] for old in order)),
-        self_weight=array("Q", (own[old] for old in order)),
-        lines=lines,
+        parent=array("I", map(number.__getitem__, map(parent.__getitem__, order))),
+        function=array("i", map(function.__getitem__, order)),
+        total=array("Q", map(total.__getitem__, order)),
+        self_weight=array("Q", map(own.__getitem__, order)),
+        lines=NodeLines(
+            array("i", map(lines.hottest.__getitem__, order)),
+            array("Q", map(lines.weight.__getitem__, order)),
+            {number[node]: pairs for node, pairs in lines.several.items()},
+        ),
         thread_self=dict(
-            sorted(
-                ((renumber[flame], thread), weight)
-                for (flame, thread), weight in thread_self.items()
+            zip(
+                map(divmod, map(renumbered.__getitem__, ranked), repeat(threads)),
+                map(weights.__getitem__, ranked),
+                strict=True,
             )
         ),
     )
 
 
-def _preorder(
-    parents: list[int], funcs: list[int], total: list[int], functions: list[FunctionKey]
+def _heaviest_first(pair: tuple[int, int]) -> tuple[int, int]:
+    return (-pair[1], pair[0])
+
+
+def _widest_first(
+    nodes: list[int],
+    parent: list[int],
+    function: list[int],
+    total: list[int],
+    functions: list[FunctionKey],
 ) -> list[int]:
-    """Provisional node ids in preorder, each node's children widest first."""
-    children: list[list[int]] = [[] for _ in parents]
-    for flame in range(1, len(parents)):
-        children[parents[flame]].append(flame)
+    """``nodes`` grouped by parent (in parent order), each group widest first.
 
-    def widest_first(flame: int) -> tuple[int, str, str, int]:
-        key = functions[funcs[flame]]
-        return (-total[flame], key.qualname, key.filename, key.firstlineno)
-
-    order = []
-    pending = [0]
-    while pending:
-        flame = pending.pop()
-        order.append(flame)
-        kids = children[flame]
-        if len(kids) > 1:
-            kids.sort(key=widest_first, reverse=True)  # the widest is popped first
-        pending.extend(kids)
-    return order
+    Siblings are ordered by total (widest first), then by qualified name,
+    file name and first line: one sort of all nodes by one integer key.
+    """
+    by_name = sorted(
+        range(len(functions)),
+        key=lambda f: (functions[f].qualname, functions[f].filename, functions[f].firstlineno),
+    )
+    rank = [0] * len(functions)
+    for position, number in enumerate(by_name):
+        rank[number] = position
+    widest = max(total, default=0) + 1
+    names = len(functions) or 1
+    keys = [
+        (up * widest + widest - 1 - weight) * names + rank[f]
+        for up, weight, f in zip(
+            map(parent.__getitem__, nodes),
+            map(total.__getitem__, nodes),
+            map(function.__getitem__, nodes),
+            strict=True,
+        )
+    ]
+    return list(map(nodes.__getitem__, sorted(range(len(nodes)), key=keys.__getitem__)))

@@ -40,7 +40,10 @@ builds text with ``textContent`` and canvas ``fillText``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from itertools import chain, islice
+from operator import itemgetter
 from typing import Any
 
 from pysampler.profile import FunctionKey, Profile
@@ -72,13 +75,6 @@ class _Strings:
 
     def table(self) -> list[str]:
         return list(self.ids)
-
-
-def _line_code(line: int, firstlineno: int) -> int:
-    if line <= 0:
-        return 0
-    offset = line - firstlineno
-    return offset + 1 if offset >= 0 else offset
 
 
 def session_meta(profile: Profile, tree: FunctionTree) -> dict[str, Any]:
@@ -129,12 +125,22 @@ def flame_payload(
     paths = sorted({function.filename for function in functions})
     sources = {path: classify(path) for path in paths}
 
+    # Self and total weight per function of the tree, then per colour group.
+    function_self = [0] * len(tree.functions)
+    function_total = [0] * len(tree.functions)
+    for number, own, total in zip(
+        islice(tree.function, 1, None),
+        islice(tree.self_weight, 1, None),
+        islice(tree.total, 1, None),
+        strict=True,
+    ):
+        function_self[number] += own
+        function_total[number] += total
     group_self: dict[str, list[int]] = {sources[path].key: [0, 0] for path in paths}
-    for node in range(1, len(tree)):
-        key = sources[tree.functions[tree.function[node]].filename].key
-        weights = group_self[key]
-        weights[0] += tree.self_weight[node]
-        weights[1] += tree.total[node]
+    for called, own, total in zip(tree.functions, function_self, function_total, strict=True):
+        weights = group_self[sources[called.filename].key]
+        weights[0] += own
+        weights[1] += total
     group_keys = sorted(group_self, key=lambda key: (-group_self[key][0], -group_self[key][1], key))
     group_index = {key: index for index, key in enumerate(group_keys)}
     first_of_group = {source.key: source for source in sources.values()}
@@ -175,34 +181,31 @@ def tree_columns(
     ``func_index`` maps the tree's function numbers to the payload's function
     table, ``functions`` (lines are coded against its first lines).
     """
-    up = [0] * len(tree)
-    func = [-1] * len(tree)
-    line = [0] * len(tree)
+    up = list(map(operator.sub, range(len(tree)), tree.parent))
+    func = [-1, *map(func_index.__getitem__, islice(tree.function, 1, None))]
+    firstlinenos = [function.firstlineno for function in functions]
+    line = [0] + [
+        0 if number <= 0 else number - first + 1 if number >= first else number - first
+        for number, first in zip(
+            islice(tree.lines.hottest, 1, None),
+            map(firstlinenos.__getitem__, islice(func, 1, None)),
+            strict=True,
+        )
+    ]
     extra_lines: list[int] = []
-    for node in range(1, len(tree)):
-        up[node] = node - tree.parent[node]
-        func[node] = func_index[tree.function[node]]
-        firstlineno = functions[func[node]].firstlineno
-        node_lines = tree.lines[node]
-        line[node] = _line_code(node_lines[0][0], firstlineno) if node_lines else 0
-        if len(node_lines) > 1:
-            kept = node_lines[:MAX_LINES]
-            extra_lines += [node, len(kept)]
-            for number, weight in kept:
-                extra_lines += [number, weight]
+    for node in sorted(tree.lines.several):
+        kept = tree.lines.several[node][:MAX_LINES]
+        extra_lines += [node, len(kept)]
+        for number, weight in kept:
+            extra_lines += [number, weight]
 
-    self_node: list[int] = []
-    self_thread: list[int] = []
-    self_weight: list[int] = []
-    previous = 0
-    for (node, thread), weight in tree.thread_self.items():
-        self_node.append(node - previous)
-        self_thread.append(thread)
-        self_weight.append(weight)
-        previous = node
-
+    self_nodes = list(map(itemgetter(0), tree.thread_self))
     return {
         "nodes": {"up": up, "func": func, "line": line},
         "lines": extra_lines,
-        "self": {"node": self_node, "thread": self_thread, "weight": self_weight},
+        "self": {
+            "node": list(map(operator.sub, self_nodes, chain((0,), self_nodes))),
+            "thread": list(map(itemgetter(1), tree.thread_self)),
+            "weight": list(tree.thread_self.values()),
+        },
     }
