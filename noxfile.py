@@ -1,4 +1,4 @@
-"""Development sessions: tests, lint, typecheck, layouts, examples, bench."""
+"""Development sessions: tests, lint, typecheck, layouts, examples, bench, slowdown."""
 
 from __future__ import annotations
 
@@ -50,13 +50,23 @@ def examples(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """pysampler, py-spy and Austin 3.7 side by side; prints a Markdown table.
+    """pysampler beside CPython 3.15's profiler, py-spy and Austin 3.7; a Markdown report.
 
-    ``nox -s bench -- --quick`` takes about a minute; see benchmarks/README.md.
+    ``nox -s bench -- --quick`` takes about two minutes; see benchmarks/README.md.
     """
     # Austin 3.7: newer austin-dist wheels need a newer glibc than Debian 12's.
     session.install(".", "py-spy", "austin-dist==3.7.0")
     session.run("python", "benchmarks/compare.py", *session.posargs)
+
+
+@nox.session
+def slowdown(session: nox.Session) -> None:
+    """Target slowdown at 1 kHz: pysampler out of process and in process, pyinstrument.
+
+    ``nox -s slowdown -- --quick``; see benchmarks/README.md.
+    """
+    session.install(".", "py-spy", "austin-dist==3.7.0", "pyinstrument")
+    session.run("python", "benchmarks/slowdown.py", *session.posargs)
 
 
 @nox.session(name="render-scale")

@@ -281,10 +281,7 @@ class ReadCosts:
     def describe(self, taken: int) -> str:
         """``1.02 reads, 1,920 B per sample, frame cache 99.1%`` for summary lines."""
         reads, size = self.per_sample(taken)
-        return (
-            f"{reads:.2f} reads, {size:,.0f} B per sample, "
-            f"frame cache {self.cache_hit_rate:.1%}"
-        )
+        return f"{reads:.2f} reads, {size:,.0f} B per sample, frame cache {self.cache_hit_rate:.1%}"
 
 
 @attrs.frozen(kw_only=True)
@@ -296,7 +293,8 @@ class SessionStats:
     """Sampling instants attempted."""
     failed: int
     """Failed samples: instants whose snapshot failed, plus each wanted thread
-    whose stack could not be read at an instant."""
+    whose stack could not be read at an instant, plus instants that gave no
+    stack where one was wanted (a target starting or shutting down)."""
     late: int
     """Deadlines missed because sampling fell behind the requested rate."""
     ended_by: str

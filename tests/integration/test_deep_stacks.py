@@ -116,7 +116,7 @@ def possible_churn_stack(names: list[str]) -> bool:
 
 @pytest.mark.parametrize("blocking", [False, True], ids=["running", "blocking"])
 def test_still_deep_stacks_are_read_whole(steady: int, blocking: bool) -> None:
-    profile = sample(steady, all_threads=True, blocking=blocking, seconds=1.0 if blocking else 2.0)
+    profile = sample(steady, all_threads=True, blocking=blocking, seconds=2.0)
     taken, failed = profile.metadata.taken, profile.metadata.failed
     assert taken >= (100 if blocking else RATE * 0.5)  # stopping the target takes time
     complete = complete_steady_samples(profile)
@@ -172,3 +172,92 @@ def test_changing_deep_stack_gives_possible_stacks(
         for i in range(profile.sample_count)
     )
     assert deepest == CHURN_DEPTH
+
+
+EXEC_DEPTH = 60
+
+
+@pytest.fixture(scope="module")
+def exec_churn(python: Python) -> Iterator[int]:
+    process = start(python, "exec", str(EXEC_DEPTH))
+    try:
+        yield process.pid
+    finally:
+        process.kill()
+        process.wait()
+
+
+def impossible_exec_stack(profile: Profile, stack: int) -> str | None:
+    """Why a stack of `deep_stacks.py exec` cannot have been, or None.
+
+    <module> -> main -> exec_loop, then generated_source, the exec'd module code, or m <= D
+    frames of one generated gen_k (file <generated>, every one on line
+    k + 2, or its def line k + 1), then nothing, <lambda> or <lambda> -> leaf; <GC> may end it.
+    A code object freed and another compiled at its address, read stale,
+    would give the wrong name, file or line.
+    """
+    frames = list(reversed(list(profile.stack_frames(stack))))
+    if frames and profile.frame_qualname(frames[-1]) == "<GC>":
+        frames.pop()
+    names = [short(profile.frame_qualname(f)) for f in frames]
+    if names[:3] != ["<module>", "main", "exec_loop"]:
+        return f"root {names[:3]}"
+    rest = frames[3:]
+    if [profile.frame_filename(f) for f in rest[:1]] == ["<generated>"] and names[3] == "<module>":
+        return None if len(rest) == 1 else f"module code then {names[4:]}"
+    generated = [f for f in rest if profile.frame_filename(f) == "<generated>"]
+    tail = names[3 + len(generated) :]
+    if not generated and tail == ["generated_source"]:
+        return None
+    if tail not in ([], ["<lambda>"], ["<lambda>", "leaf"]) or len(generated) > EXEC_DEPTH:
+        return f"{len(generated)} generated frames, then {tail}"
+    kinds = {short(profile.frame_qualname(f)) for f in generated}
+    if len(kinds) > 1:
+        return f"frames of {sorted(kinds)} in one stack"
+    for f in generated:
+        k = int(short(profile.frame_qualname(f)).removeprefix("gen_"))
+        if profile.frame_lineno(f) not in (k + 1, k + 2):  # its def line while it starts
+            return f"gen_{k} on line {profile.frame_lineno(f)}"
+    return None
+
+
+def sample_exec_churn(pid: int, *, frame_cache: bool) -> tuple[Profile, dict[str, int]]:
+    """2 s as fast as possible; the profile and its impossible stacks by reason."""
+    sampler = Sampler(pid, rate=0, duration=2.0, frame_cache=frame_cache).start()
+    assert sampler.wait(timeout=60)
+    profile = sampler.stop()
+    problems: dict[str, int] = {}
+    for stack in profile.samples.stack:
+        why = impossible_exec_stack(profile, stack)
+        if why is not None:
+            problems[why] = problems.get(why, 0) + 1
+    return profile, problems
+
+
+def test_churning_code_and_stacks_give_no_stale_frame(exec_churn: int) -> None:
+    """The frame cache changes what is read, never what is found."""
+    results = {
+        cached: sample_exec_churn(exec_churn, frame_cache=cached) for cached in (False, True)
+    }
+    for cached, (profile, problems) in results.items():
+        meta = profile.metadata
+        assert meta.stats is not None
+        assert not problems, (cached, problems)
+        assert profile.sample_count + meta.failed == meta.taken
+        assert profile.sample_count >= 0.9 * meta.taken, (cached, profile.sample_count, meta.taken)
+        assert profile.sample_count >= 200, (cached, profile.sample_count)
+    depths = {
+        sum(profile.frame_filename(f) == "<generated>" for f in profile.stack_frames(stack))
+        for profile, _ in results.values()
+        for stack in set(profile.samples.stack)
+    }
+    assert max(depths) >= EXEC_DEPTH // 2, sorted(depths)  # the stacks did churn deep
+    (uncached, _), (cached, _) = results[False], results[True]
+    assert uncached.metadata.stats and cached.metadata.stats
+    uncached_costs, cached_costs = uncached.metadata.stats.costs, cached.metadata.stats.costs
+    assert uncached_costs.frames_cached == 0
+    assert cached_costs.frames_cached > 0
+    assert (
+        cached_costs.per_sample(cached.metadata.taken)[0]
+        < uncached_costs.per_sample(uncached.metadata.taken)[0]
+    )

@@ -19,6 +19,7 @@ from pythons import Python
 
 from pysampler import Profile, Sampler, Unwinder
 from pysampler.collectors import BinaryCollector
+from pysampler.sampler import Progress
 
 TARGETS = Path(__file__).resolve().parents[1] / "targets"
 CPU_SPLIT = TARGETS / "cpu_split.py"
@@ -209,12 +210,17 @@ def test_profiler_killed_mid_run_leaves_a_replayable_file(tmp_path: Path) -> Non
                 "attach",
                 str(target.pid),
                 "--binary",
+                "--realtime-stats",
                 "-o",
                 str(out),
             ],
             stderr=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(2.0)
+        assert profiler.stderr is not None
+        for line in profiler.stderr:  # a line about every 0.5 s, then the file has samples
+            if int(line.split("samples")[0].split()[-1].replace(",", "")) >= 2000:
+                break
         profiler.send_signal(signal.SIGKILL)
         profiler.wait(timeout=30)
     finally:
@@ -417,3 +423,63 @@ def test_realtime_stats_print_live_figures() -> None:
     live = [line for line in result.stderr.splitlines() if "Hz" in line and "recent" in line]
     assert live, result.stderr
     assert "samples" in live[-1] and "late" in live[-1]
+
+
+# ---- the sampling loop: rates above what can be sustained, drains while running ----
+
+
+def sampled(pid: int, rate: float, seconds: float) -> Profile:
+    sampler = Sampler(pid, rate=rate, duration=seconds).start()
+    assert sampler.wait(timeout=60)
+    return sampler.stop()
+
+
+def test_a_rate_above_what_can_be_sustained_samples_as_fast_as_max() -> None:
+    """Behind its deadlines the sampler samples back to back, as ``max`` does,
+    instead of sleeping for each one; every deadline is sampled or counted late."""
+    rate = 1e6  # one sample a microsecond: more than any snapshot allows
+    target = start_spinner()
+    try:
+        # Interleaved, so that a machine busier in one half shows in both.
+        runs = [sampled(target.pid, r, 0.5) for r in (0, rate, 0, rate, 0, rate)]
+    finally:
+        target.kill()
+        target.wait()
+    at_max, fast = runs[0::2], runs[1::2]
+    for profile in fast:
+        meta = profile.metadata
+        assert meta.late > 0
+        deadlines = meta.duration_ns / 1e9 * rate
+        assert abs(meta.taken + meta.late - deadlines) < 0.05 * deadlines, (meta, deadlines)
+    # Sleeping for every deadline (the timer slack alone is ~50 us) gave a
+    # quarter of max's instants on this machine's ~25 us snapshots.
+    fast_taken = sum(p.metadata.taken for p in fast)
+    max_taken = sum(p.metadata.taken for p in at_max)
+    assert fast_taken > 0.6 * max_taken, (fast_taken, max_taken)
+
+
+def test_a_drain_while_running_delivers_the_samples_taken() -> None:
+    """Below 100 Hz each sample is published as soon as it is taken: each
+    drain while running has every instant but the one being published."""
+    target = start_spinner()
+    seen: list[tuple[int, int]] = []
+    sampler: Sampler | None = None
+
+    def progress(live: Progress) -> None:
+        assert sampler is not None
+        seen.append((live.taken, sampler.samples_seen))
+
+    try:
+        sampler = Sampler(target.pid, rate=20, on_progress=progress).start()
+        deadline = time.monotonic() + 60
+        while (not seen or seen[-1][1] < 5) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sampler.stats is None  # still running
+        running = list(seen)
+        profile = sampler.stop()
+    finally:
+        target.kill()
+        target.wait()
+    assert running and running[-1][1] >= 5, running
+    assert all(delivered >= taken - 1 for taken, delivered in running), running
+    assert profile.sample_count >= running[-1][1]

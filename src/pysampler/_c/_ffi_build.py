@@ -18,6 +18,7 @@ PROJECT = HERE.parent.parent.parent
 SOURCES = (
     "errors.c",
     "mem.c",
+    "prefetch.c",
     "proc.c",
     "elf.c",
     "maps.c",

@@ -25,12 +25,15 @@
 /* Reads len bytes at addr of the target into buf; 0 or a PS_E* code. */
 typedef int (*ps_read_fn)(void *ctx, uint64_t addr, void *buf, size_t len);
 
+typedef struct ps_prefetch ps_prefetch;
+
 typedef struct ps_reader {
     ps_read_fn read;
     void *ctx;
     int32_t pid;
     void (*release)(void *ctx); /* frees ctx with the unwinder; NULL for none */
     ps_read_counters *counters; /* counts reads and bytes; NULL for none */
+    ps_prefetch *prefetch;      /* serves reads it predicted; NULL for none */
 } ps_reader;
 
 void ps_reader_for_pid(ps_reader *r, int32_t pid);
@@ -49,6 +52,15 @@ typedef struct ps_segment {
 /* Read several ranges, in one system call where the reader can: returns
  * how many ranges, counted from the first, were read whole. */
 int ps_read_many(const ps_reader *r, const ps_segment *segs, int n);
+
+/* The same, always from the target (never served from a prefetch, never
+ * logged for one): for reading again what was read to see it held still. */
+int ps_read_many_fresh(const ps_reader *r, const ps_segment *segs, int n);
+
+/* Which read the latest ps_read/ps_read_many data came from: reads served
+ * from the same prefetch share one; each read of the target has its own,
+ * greater than any before.  0 with no prefetch state. */
+uint64_t ps_read_generation(const ps_reader *r);
 
 /* True for an address a user-space object could live at, 8-byte aligned. */
 int ps_plausible_pointer(uint64_t addr);
@@ -136,6 +148,52 @@ static inline void *ps_vec_at(const ps_vec *v, uint32_t i)
 {
     return (char *)v->items + (size_t)i * v->item_size;
 }
+
+/* ---- prefetching a snapshot's reads (prefetch.c) ----------------------- */
+
+/* Ranges of the target this close are read as one: copying the gap costs
+ * about what the kernel's work for one more range does. */
+#define PS_JOIN_GAP 4096
+
+typedef struct ps_range {
+    uint64_t addr;
+    size_t len;
+    size_t at;                /* where its bytes are in ps_prefetch.data */
+} ps_range;
+
+/* The reads one snapshot asked for, read at the start of the next in one
+ * vectored read and served from there (see prefetch.c). */
+struct ps_prefetch {
+    ps_vec log;               /* ps_range: what this snapshot asked for */
+    ps_vec hints;             /* ps_range: what it may ask for next time */
+    ps_range *ranges;         /* prefetched: [0, sorted) by address, then hints */
+    ps_segment *segments;
+    uint32_t count, sorted, capacity;
+    ps_buffer data;
+    int serving, logging;     /* only inside a snapshot */
+    uint64_t reads;           /* reads of the target so far: the generations */
+    uint64_t last;            /* the generation of the latest read's data */
+    uint64_t prefetch_read;   /* the generation of the prefetch */
+};
+
+void ps_prefetch_init(ps_prefetch *p);
+void ps_prefetch_free(ps_prefetch *p);
+/* Read what the last snapshot asked for, and start logging and serving. */
+void ps_prefetch_begin(const ps_reader *r);
+/* Stop: reads between snapshots (thread names) are neither served nor logged. */
+void ps_prefetch_end(const ps_reader *r);
+/* Serve nothing more this snapshot (still logging): what was read at its
+ * start proved torn, and reading it again must reach the target. */
+void ps_prefetch_distrust(const ps_reader *r);
+/* A range the next snapshot may want (read last, where its failure costs nothing else). */
+void ps_prefetch_hint(const ps_reader *r, uint64_t addr, size_t len);
+/* Copy every segment from the prefetch and return 1, or 0 when any is not
+ * in it (not logged: the reader logs what it serves or reads). */
+int ps_prefetch_serve(const ps_reader *r, const ps_segment *segs, int n);
+/* The segments read whole from the target, for the next prefetch. */
+void ps_prefetch_log(const ps_reader *r, const ps_segment *segs, int n);
+/* [addr, addr + len) as prefetched, without reading the target; NULL if not. */
+const unsigned char *ps_prefetched(const ps_reader *r, uint64_t addr, size_t len);
 
 typedef uint64_t (*ps_hash_fn)(const void *item);
 typedef int (*ps_same_fn)(const void *a, const void *b);
@@ -365,6 +423,7 @@ typedef struct ps_chain_link {
     int32_t shim;            /* a frame with no Python code of its own */
     int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
     uint32_t entry;          /* its code's ps_code_cache index, PS_NO_CODE_ENTRY none */
+    uint64_t generation;     /* which read its data came from (ps_read_generation) */
 } ps_chain_link;
 
 /* Pages of the target read in one go around a frame no prediction held:
@@ -374,6 +433,7 @@ typedef struct ps_window {
     ps_buffer data;
     uint64_t base, lo, hi;
     uint64_t used;           /* u->walk.window_clock when last used */
+    uint64_t generation;     /* of the read that filled it */
 } ps_window;
 
 /* The frame addresses a thread had at its last sample. */
@@ -382,7 +442,11 @@ typedef struct ps_thread_frames {
     uint64_t tstate;
     uint64_t used;           /* snapshot serial */
     uint64_t *addrs;
+    uint64_t *codes;         /* the code object of each */
     uint32_t count, capacity;
+    int checked;             /* the chain was read whole again and held */
+    uint64_t high;           /* 3.11+: the highest leaf frame end of recent samples */
+    uint64_t high_since;     /* the snapshot serial it was last reset at */
 } ps_thread_frames;
 
 /* The frame walk's memory of earlier snapshots and its buffers (frames.c). */
@@ -444,6 +508,7 @@ struct ps_unwinder {
     ps_runtime_cache runtime_cache;
     ps_name_table names;
     ps_read_counters counters;
+    ps_prefetch prefetch;
 };
 
 /* A new unwinder with nothing located yet; NULL when out of memory. */
@@ -474,8 +539,18 @@ int ps_setup_layout(ps_unwinder *u);
 
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f);
-/* Walk a thread's frames from its current one, appending frame records. */
-int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options);
+/* Where a thread's current frame pointer is: at frame_at (the thread state,
+ * or 3.11-3.12's _PyCFrame, whose address the thread state holds at
+ * cframe_at; 0 without one). */
+typedef struct ps_frame_anchor {
+    uint64_t frame_at;
+    uint64_t cframe_at, cframe;
+} ps_frame_anchor;
+
+/* Walk a thread's frames from its current one (read from anchor),
+ * appending frame records. */
+int ps_walk_frames(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
+                   uint64_t frame, uint32_t options);
 
 /* Apply the _Py_DebugOffsets found at the start of _PyRuntime (3.13+). */
 int ps_apply_debug_offsets(ps_unwinder *u);

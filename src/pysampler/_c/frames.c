@@ -38,33 +38,51 @@ static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
     return oldest;
 }
 
-static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint32_t n)
+static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint32_t n,
+                          int checked)
 {
     if (n > c->capacity) {
         uint64_t *addrs = realloc(c->addrs, n * sizeof *addrs);
-        if (!addrs) {
+        uint64_t *codes = addrs ? realloc(c->codes, n * sizeof *codes) : NULL;
+        if (addrs) {
+            c->addrs = addrs;
+        }
+        if (!codes) {
             c->count = 0;
             return PS_ENOMEM;
         }
-        c->addrs = addrs;
+        c->codes = codes;
         c->capacity = n;
     }
     for (uint32_t i = 0; i < n; i++) {
         c->addrs[i] = links[i].frame;
+        c->codes[i] = links[i].code;
     }
     c->count = n;
+    c->checked = checked;
     return PS_OK;
 }
 
 static int push_link(ps_walk_cache *w, const ps_chain_link *link)
 {
-    ps_chain_link *links = ps_grow(w->links, w->link_count, &w->link_capacity, sizeof *links, 256);
-    if (!links) {
-        return PS_ENOMEM;
+    if (w->link_count == w->link_capacity) {
+        ps_chain_link *links =
+            ps_grow(w->links, w->link_count, &w->link_capacity, sizeof *links, 256);
+        if (!links) {
+            return PS_ENOMEM;
+        }
+        w->links = links;
     }
-    w->links = links;
     w->links[w->link_count++] = *link;
     return PS_OK;
+}
+
+/* Segments read ahead of a batch of frames, in the same call. */
+#define PS_CHECKS 2
+
+static int read_segments(ps_unwinder *u, const ps_segment *segs, int n, int fresh)
+{
+    return fresh ? ps_read_many_fresh(&u->reader, segs, n) : ps_read_many(&u->reader, segs, n);
 }
 
 /* The frames at addrs[0..n) as a few spans of memory, when they sit close
@@ -74,7 +92,8 @@ static int push_link(ps_walk_cache *w, const ps_chain_link *link)
  * 180 KiB), so copying what lies between frames is cheaper than one range
  * per frame.  Frames near each other form a run; all runs are read in one
  * vectored read.  Frame i lands at u->walk.batch.p + i * size. */
-static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size)
+static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size,
+                     const ps_segment *checks, int check_count)
 {
     uint64_t lo[PS_MAX_RUNS], hi[PS_MAX_RUNS];
     uint32_t run_of[PS_BATCH_FRAMES];
@@ -84,7 +103,11 @@ static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t s
         int r = runs - 1;
         if (r >= 0) {
             uint64_t new_lo = a < lo[r] ? a : lo[r], new_hi = a > hi[r] ? a : hi[r];
-            if (new_hi - new_lo + size <= PS_MAX_SPAN) {
+            /* Joined when it adds no more than PS_JOIN_GAP of memory between
+             * frames (then the prefetch, which joins ranges by the same
+             * rule, holds the run whole). */
+            if (new_hi - new_lo + size <= PS_MAX_SPAN &&
+                new_hi - new_lo <= hi[r] - lo[r] + size + PS_JOIN_GAP) {
                 lo[r] = new_lo;
                 hi[r] = new_hi;
                 run_of[i] = (uint32_t)r;
@@ -108,11 +131,15 @@ static int read_runs(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t s
     if (ps_buffer_reserve(&u->walk.batch, frames_at + total) != PS_OK) {
         return 0;
     }
-    ps_segment segs[PS_MAX_RUNS];
-    for (int r = 0; r < runs; r++) {
-        segs[r] = (ps_segment){lo[r], u->walk.batch.p + at[r], (size_t)(hi[r] - lo[r]) + size};
+    ps_segment segs[PS_CHECKS + PS_MAX_RUNS];
+    for (int c = 0; c < check_count; c++) {
+        segs[c] = checks[c];
     }
-    if (ps_read_many(&u->reader, segs, runs) != runs) {
+    for (int r = 0; r < runs; r++) {
+        segs[check_count + r] =
+            (ps_segment){lo[r], u->walk.batch.p + at[r], (size_t)(hi[r] - lo[r]) + size};
+    }
+    if (read_segments(u, segs, check_count + runs, checks != NULL) != check_count + runs) {
         return 0;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -137,27 +164,43 @@ static size_t frame_read_size(const ps_unwinder *u)
     return end < L->frame_size ? (size_t)end : (size_t)L->frame_size;
 }
 
+/* read_frames when the frames are too scattered for runs: one range each. */
+static uint32_t read_one_by_one(ps_unwinder *u, const uint64_t *addrs, uint32_t n, size_t size,
+                                const ps_segment *checks, int check_count)
+{
+    if (ps_buffer_reserve(&u->walk.batch, (size_t)n * size) != PS_OK) {
+        return 0;
+    }
+    ps_segment segs[PS_CHECKS + PS_BATCH_FRAMES];
+    for (int c = 0; c < check_count; c++) {
+        segs[c] = checks[c];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        segs[check_count + (int)i] =
+            (ps_segment){addrs[i], u->walk.batch.p + (size_t)i * size, size};
+    }
+    int got = read_segments(u, segs, check_count + (int)n, checks != NULL) - check_count;
+    if (checks && got != (int)n) {
+        return 0;
+    }
+    return got > 0 ? (uint32_t)got : 0;
+}
+
 /* Read the frames at addrs[0..n), at most PS_BATCH_FRAMES, into the batch
- * buffer (frame i at u->walk.batch.p + i * frame_read_size); returns how many, from
- * the first, were read whole. */
-static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n)
+ * buffer (frame i at u->walk.batch.p + i * frame_read_size); returns how
+ * many, from the first, were read whole.  With checks (at most PS_CHECKS
+ * segments), those are read first in the same call, and everything from
+ * the target, never a prefetch; then all or nothing counts. */
+static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n,
+                            const ps_segment *checks, int check_count)
 {
     if (n > PS_BATCH_FRAMES) {
         n = PS_BATCH_FRAMES;
     }
     size_t size = frame_read_size(u);
-    if (read_runs(u, addrs, n, size)) {
-        return n;
-    }
-    if (ps_buffer_reserve(&u->walk.batch, (size_t)n * size) != PS_OK) {
-        return 0;
-    }
-    ps_segment segs[PS_BATCH_FRAMES];
-    for (uint32_t i = 0; i < n; i++) {
-        segs[i] = (ps_segment){addrs[i], u->walk.batch.p + (size_t)i * size, size};
-    }
-    int got = ps_read_many(&u->reader, segs, (int)n);
-    return got > 0 ? (uint32_t)got : 0;
+    return read_runs(u, addrs, n, size, checks, check_count)
+               ? n
+               : read_one_by_one(u, addrs, n, size, checks, check_count);
 }
 
 /* The frame at addr, from memory read around it in one go.  3.11+ push a
@@ -220,7 +263,9 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
         segs[i] = (ps_segment){w->base + (uint64_t)order[i] * PS_PAGE,
                                w->data.p + (size_t)order[i] * PS_PAGE, PS_PAGE};
     }
-    int got = ps_read_many(&u->reader, segs, n);
+    /* Memory around a frame, not wanted whole again: the frames found in it
+     * are logged for the next prefetch one by one. */
+    int got = ps_read_many_fresh(&u->reader, segs, n);
     int lo = PS_WINDOW_PAGES, hi = -1;
     for (int i = 0; i < got; i++) {
         lo = order[i] < lo ? order[i] : lo;
@@ -232,7 +277,24 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     }
     w->lo = w->base + (uint64_t)lo * PS_PAGE;
     w->hi = w->base + (uint64_t)(hi + 1) * PS_PAGE;
+    w->generation = ps_read_generation(&u->reader);
     return w->data.p + (addr - w->base);
+}
+
+/* The frame at addr from a window this walk read (the freshest memory it
+ * has), or NULL. */
+static const unsigned char *windowed_frame(ps_unwinder *u, uint64_t addr, size_t size,
+                                           uint64_t *generation)
+{
+    for (int i = 0; i < PS_WINDOWS; i++) {
+        ps_window *x = &u->walk.windows[i];
+        if (addr >= x->lo && addr + size <= x->hi) {
+            x->used = ++u->walk.window_clock;
+            *generation = x->generation;
+            return x->data.p + (addr - x->base);
+        }
+    }
+    return NULL;
 }
 
 /* Whether the chain just walked ends where a thread's chain starts: an
@@ -255,28 +317,43 @@ static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
     return 1;
 }
 
-/* 3.8-3.10: whether every frame object of the chain still holds what the
- * walk read (alive, the same caller and code), read again in one go.
- * Their frames are heap objects read over tens of microseconds; a thread
- * that returned and called again meanwhile reuses the same objects (free
- * lists) elsewhere in its stack, and a chain stitched from two moments
- * would pass every other check.  The chain is the one just remembered. */
-static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
+/* Whether every frame of the chain just walked still holds what the walk
+ * read (the same caller and code; 3.8-3.10's frame objects also still
+ * alive), read again from the target in one go.  A chain read while the
+ * thread changes it can be stitched from two stacks that each existed, and
+ * pass every other check: 3.8-3.10's frames are heap objects, reused from
+ * free lists elsewhere in the stack by a thread that returned and called
+ * again; 3.11+'s data stack slots are reused by the next call. */
+static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64_t leaf)
 {
     const ps_layout *L = &u->layout;
     size_t size = frame_read_size(u);
-    for (uint32_t from = 0; from < chain->count; from += PS_BATCH_FRAMES) {
-        uint32_t count = chain->count - from;
-        count = count < PS_BATCH_FRAMES ? count : PS_BATCH_FRAMES;
-        if (read_frames(u, chain->addrs + from, count) != count) {
+    int heap = L->frame_lasti != PS_ABSENT;
+    const ps_chain_link *links = u->walk.links;
+    uint32_t n = u->walk.link_count;
+    uint64_t addrs[PS_BATCH_FRAMES];
+    uint64_t current = 0, cframe = anchor->cframe;
+    ps_segment checks[PS_CHECKS] = {{anchor->frame_at, &current, 8}, {anchor->cframe_at, &cframe, 8}};
+    for (uint32_t from = 0; from < n || from == 0; from += PS_BATCH_FRAMES) {
+        uint32_t count = n - from < PS_BATCH_FRAMES ? n - from : PS_BATCH_FRAMES;
+        for (uint32_t k = 0; k < count; k++) {
+            addrs[k] = links[from + k].frame;
+        }
+        /* With the first frames, where the thread's current frame is: a
+         * chain walked from a current frame the thread has since left is
+         * stale memory above its stack, held still for nobody. */
+        int check_count = from > 0 ? 0 : anchor->cframe_at ? 2 : 1;
+        if (read_frames(u, addrs, count, from > 0 ? NULL : checks, check_count) != count ||
+            (from == 0 && (current != leaf || cframe != anchor->cframe))) {
             return 0;
         }
-        for (uint32_t i = 0; i < count; i++) {
-            const unsigned char *data = u->walk.batch.p + (size_t)i * size;
-            uint32_t at = from + i;
-            uint64_t caller = at + 1 < chain->count ? chain->addrs[at + 1] : 0;
-            if ((int64_t)field_u64(data, 0) <= 0 || field_u64(data, L->frame_previous) != caller ||
-                field_u64(data, L->frame_code) != u->walk.links[at].code) {
+        for (uint32_t k = 0; k < count; k++) {
+            const unsigned char *data = u->walk.batch.p + (size_t)k * size;
+            const ps_chain_link *link = &links[from + k];
+            uint64_t caller = from + k + 1 < n ? link[1].frame : 0;
+            uint64_t code = field_u64(data, L->frame_code) & (heap ? ~0ULL : ~u->executable_tag_bits);
+            if ((heap && (int64_t)field_u64(data, 0) <= 0) ||
+                field_u64(data, L->frame_previous) != caller || (!link->shim && code != link->code)) {
                 return 0;
             }
         }
@@ -284,8 +361,71 @@ static int heap_chain_unchanged(ps_unwinder *u, const ps_thread_frames *chain)
     return 1;
 }
 
+/* Whether the chain just walked is, frame for frame and code for code, the
+ * one remembered for the thread, which was checked whole when first seen:
+ * a stack the thread has had, however its reads were timed. */
+static int same_as_checked(const ps_unwinder *u, const ps_thread_frames *c)
+{
+    if (!c->checked || c->count != u->walk.link_count) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (c->addrs[i] != u->walk.links[i].frame || c->codes[i] != u->walk.links[i].code) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The frames of the chain just walked, and how many the prefetch held. */
+static void count_frames(ps_unwinder *u)
+{
+    for (uint32_t i = 0; i < u->walk.link_count; i++) {
+        const ps_chain_link *link = &u->walk.links[i];
+        if (!link->shim) {
+            u->counters.frames++;
+            u->counters.frames_cached += link->generation == u->prefetch.prefetch_read &&
+                                         u->prefetch.prefetch_read != 0;
+        }
+    }
+}
+
+/* 3.11+ push a call's frame just above its caller's on the data stack: the
+ * next snapshot may find the thread a few calls deeper, so what lies above
+ * the leaf is prefetched too: 1 KiB (in two parts at a page boundary: the
+ * page above may not be mapped), and up to the highest leaf of the
+ * thread's recent samples (a stack that grows and shrinks is found in
+ * memory read ahead wherever it has reached).  The high-water mark is
+ * forgotten now and then, as stacks move on. */
+#define PS_ABOVE_LEAF 1024
+#define PS_ABOVE_MOST (32 * 1024)
+#define PS_HIGH_WATER_SNAPSHOTS 1024
+static void hint_above_leaf(ps_unwinder *u, ps_thread_frames *c)
+{
+    if (u->layout.frame_lasti != PS_ABSENT || u->walk.link_count == 0) {
+        return;
+    }
+    uint64_t start = u->walk.links[0].frame + frame_read_size(u);
+    uint64_t end = start + PS_ABOVE_LEAF, page_end = (start | (PS_PAGE - 1)) + 1;
+    if (end <= page_end) {
+        ps_prefetch_hint(&u->reader, start, PS_ABOVE_LEAF);
+    } else {
+        ps_prefetch_hint(&u->reader, start, (size_t)(page_end - start));
+        ps_prefetch_hint(&u->reader, page_end, (size_t)(end - page_end));
+    }
+    if (u->serial - c->high_since >= PS_HIGH_WATER_SNAPSHOTS || c->high < start ||
+        c->high - start > PS_ABOVE_MOST) {
+        c->high = start;
+        c->high_since = u->serial;
+    }
+    if (c->high + PS_ABOVE_LEAF > end) {
+        ps_prefetch_hint(&u->reader, end, (size_t)(c->high + PS_ABOVE_LEAF - end));
+    }
+}
+
 /* Pass 1: follow the chain, keeping (code, offset) per frame. */
-static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options)
+static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
+                         uint64_t frame, uint32_t options)
 {
     const ps_layout *L = &u->layout;
     ps_thread_frames *cache = chain_cache(u, tstate);
@@ -293,6 +433,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32
         cache->count = 0; /* nothing predicted: every frame read afresh */
     }
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
+    uint64_t batch_generation = 0;
     u->walk.link_count = 0;
     for (int i = 0; i < PS_WINDOWS; i++) {
         /* what they held is from another moment */
@@ -305,39 +446,48 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32
         if (depth >= PS_MAX_DEPTH || !ps_plausible_pointer(frame)) {
             return PS_ECORRUPT;
         }
-        const unsigned char *data = NULL;
-        int predicted = 0;
-        if (next < batch_from + batch_count && cache->addrs[next] == frame) {
-            data = u->walk.batch.p + (size_t)(next - batch_from) * frame_read_size(u);
+        size_t size = frame_read_size(u);
+        uint64_t generation = 0;
+        const unsigned char *data = windowed_frame(u, frame, size, &generation);
+        if (data) {
+            /* read this walk, later than any prefetch or batch */
+            ps_prefetch_log(&u->reader, &(ps_segment){frame, NULL, size}, 1);
+        } else if (next < batch_from + batch_count && cache->addrs[next] == frame) {
+            data = u->walk.batch.p + (size_t)(next - batch_from) * size;
+            generation = batch_generation;
             next++;
-            predicted = 1;
         } else {
             uint32_t k = 0;
             while (k < cache->count && cache->addrs[k] != frame) {
                 k++;
             }
             if (k < cache->count &&
-                (batch_count = read_frames(u, cache->addrs + k, cache->count - k)) > 0) {
+                (batch_count = read_frames(u, cache->addrs + k, cache->count - k, NULL, 0)) > 0) {
                 batch_from = k;
+                batch_generation = generation = ps_read_generation(&u->reader);
                 data = u->walk.batch.p;
                 next = k + 1;
-                predicted = 1;
-            } else if ((data = window_frame(u, frame, frame_read_size(u), !interpreter_frames)) !=
-                       NULL) {
+            } else if ((data = ps_prefetched(&u->reader, frame, size)) != NULL) {
+                batch_count = 0; /* a frame above the last leaf */
+                generation = u->prefetch.prefetch_read;
+            } else if ((data = window_frame(u, frame, size, !interpreter_frames)) != NULL) {
                 batch_count = 0;
+                generation = ps_read_generation(&u->reader);
+                ps_prefetch_log(&u->reader, &(ps_segment){frame, NULL, size}, 1);
             } else {
                 batch_count = 0;
-                int rc = ps_buffer_reserve(&u->scratch, frame_read_size(u));
+                int rc = ps_buffer_reserve(&u->scratch, size);
                 if (rc == PS_OK) {
-                    rc = ps_read(&u->reader, frame, u->scratch.p, frame_read_size(u));
+                    rc = ps_read(&u->reader, frame, u->scratch.p, size);
                 }
                 if (rc != PS_OK) {
                     return rc;
                 }
                 data = u->scratch.p;
+                generation = ps_read_generation(&u->reader);
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, 0, 0, PS_NO_CODE_ENTRY};
+        ps_chain_link link = {frame, 0, -1, 0, 0, 0, PS_NO_CODE_ENTRY, generation};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -385,13 +535,11 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32
         if (!link.shim && !ps_plausible_pointer(link.code)) {
             return PS_ECORRUPT;
         }
+        /* A short loop is caught here; a longer one ends at PS_MAX_DEPTH,
+         * mostly from memory already read. */
         uint32_t walked = u->walk.link_count;
-        for (uint32_t back = walked > 8 ? walked - 8 : 0; back < walked; back++) {
-            if (u->walk.links[back].frame == previous) {
-                return PS_ECORRUPT;
-            }
-        }
-        if (previous == frame) {
+        if (previous == frame || (walked > 0 && u->walk.links[walked - 1].frame == previous) ||
+            (walked > 1 && u->walk.links[walked - 2].frame == previous)) {
             return PS_ECORRUPT;
         }
         int rc = push_link(&u->walk, &link);
@@ -399,20 +547,24 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32
             return rc;
         }
         python_links += !link.shim;
-        if (!link.shim) {
-            u->counters.frames++;
-            u->counters.frames_cached += (uint64_t)predicted;
-        }
         frame = previous;
     }
     if (!chain_rooted(u, leaf)) {
         return PS_ECORRUPT;
     }
-    int rc = remember_chain(cache, u->walk.links, u->walk.link_count);
-    if (rc == PS_OK && !interpreter_frames && !heap_chain_unchanged(u, cache)) {
-        rc = PS_ECORRUPT;
+    /* A chain is read whole again unless it is one checked before: even
+     * one vectored read is no snapshot (the kernel copies range by range
+     * while the thread runs on, and a thread that returned and called again
+     * meanwhile fills the same addresses with other frames). */
+    int checked = u->walk.link_count == 0 || same_as_checked(u, cache) ||
+                  chain_unchanged(u, anchor, leaf);
+    if (!checked) {
+        cache->count = 0;
+        return PS_ECORRUPT;
     }
-    return rc;
+    count_frames(u);
+    hint_above_leaf(u, cache);
+    return remember_chain(cache, u->walk.links, u->walk.link_count, 1);
 }
 
 /* The fields that identify a code object, read from a window starting at
@@ -459,10 +611,16 @@ static int resolve_codes(ps_unwinder *u)
     ps_segment segs[PS_BATCH_FRAMES];
     uint32_t pending[PS_BATCH_FRAMES];
     int n = 0;
+    uint64_t last_code = 0;
+    uint32_t last_entry = PS_NO_CODE_ENTRY;
     for (uint32_t i = 0; i <= u->walk.link_count; i++) {
         ps_chain_link *link = i < u->walk.link_count ? &u->walk.links[i] : NULL;
-        if (link && !link->shim) {
+        if (link && !link->shim && link->code == last_code) {
+            link->entry = last_entry; /* a recursion: its code was just looked up */
+        } else if (link && !link->shim) {
             link->entry = ps_code_cache_find(codes, link->code);
+            last_code = link->code;
+            last_entry = link->entry;
             ps_code_entry *e =
                 link->entry != PS_NO_CODE_ENTRY ? ps_code_cache_entry(codes, link->entry) : NULL;
             /* Checked every snapshot: a code object freed and another
@@ -625,10 +783,11 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
     return PS_OK;
 }
 
-int ps_walk_frames(ps_unwinder *u, uint64_t tstate, uint64_t frame, uint32_t options)
+int ps_walk_frames(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
+                   uint64_t frame, uint32_t options)
 {
     /* Whatever part of the chain could be read is still recorded. */
-    int walked = collect_chain(u, tstate, frame, options);
+    int walked = collect_chain(u, tstate, anchor, frame, options);
     int resolved = resolve_codes(u);
     int emitted = emit_frames(u, options);
     return walked != PS_OK ? walked : resolved != PS_OK ? resolved : emitted;

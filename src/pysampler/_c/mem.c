@@ -48,6 +48,18 @@ void ps_reader_for_pid(ps_reader *r, int32_t pid)
     r->release = NULL;
 }
 
+static void new_generation(const ps_reader *r)
+{
+    if (r->prefetch) {
+        r->prefetch->last = ++r->prefetch->reads;
+    }
+}
+
+uint64_t ps_read_generation(const ps_reader *r)
+{
+    return r->prefetch ? r->prefetch->last : 0;
+}
+
 /* Whether [addr, addr + len) lies where user space can be. */
 static int range_ok(uint64_t addr, size_t len)
 {
@@ -67,11 +79,22 @@ int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len)
     if (!range_ok(addr, len)) {
         return PS_EMEMORY;
     }
-    if (r->read == read_pid) {
-        return read_pid(r->ctx, addr, buf, len);
+    ps_segment seg = {addr, buf, len};
+    if (ps_prefetch_serve(r, &seg, 1)) {
+        ps_prefetch_log(r, &seg, 1);
+        return PS_OK;
     }
-    int rc = r->read(r->ctx, addr, buf, len);
-    count_read(r, rc == PS_OK ? (ssize_t)len : -1);
+    int rc;
+    if (r->read == read_pid) {
+        rc = read_pid(r->ctx, addr, buf, len);
+    } else {
+        rc = r->read(r->ctx, addr, buf, len);
+        count_read(r, rc == PS_OK ? (ssize_t)len : -1);
+    }
+    new_generation(r);
+    if (rc == PS_OK) {
+        ps_prefetch_log(r, &seg, 1);
+    }
     return rc;
 }
 
@@ -83,7 +106,7 @@ int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out)
 /* Largest number of ranges one process_vm_readv takes (IOV_MAX). */
 #define PS_IOV_MAX 1024
 
-int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
+static int read_many_now(const ps_reader *r, const ps_segment *segs, int n)
 {
     if (r->read != read_pid) {
         /* One "read" as a process's would be, copying what it can. */
@@ -137,4 +160,28 @@ int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
         }
     }
     return done;
+}
+
+static int serve_or_read(const ps_reader *r, const ps_segment *segs, int n)
+{
+    if (ps_prefetch_serve(r, segs, n)) {
+        return n;
+    }
+    int got = read_many_now(r, segs, n);
+    new_generation(r);
+    return got;
+}
+
+int ps_read_many(const ps_reader *r, const ps_segment *segs, int n)
+{
+    int got = serve_or_read(r, segs, n);
+    ps_prefetch_log(r, segs, got);
+    return got;
+}
+
+int ps_read_many_fresh(const ps_reader *r, const ps_segment *segs, int n)
+{
+    int got = read_many_now(r, segs, n);
+    new_generation(r);
+    return got;
 }

@@ -245,7 +245,8 @@ typedef struct ps_batch {
     char message[512];
     uint64_t taken;           /* samples attempted so far (all batches) */
     uint64_t failed;          /* failed samples: instants whose snapshot failed, plus
-                                 each wanted thread whose stack could not be read */
+                                 each wanted thread whose stack could not be read, plus
+                                 instants that gave no stack where one was wanted */
     uint64_t late;            /* deadlines missed because sampling fell behind */
     int64_t elapsed_ns;       /* since the sampler started */
     ps_read_counters counters; /* what its snapshots cost so far (all batches) */

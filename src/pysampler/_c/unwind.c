@@ -43,12 +43,14 @@ static int read_fields(ps_unwinder *u, uint64_t base, const int32_t *offsets, ui
 
 int ps_push_frame(ps_unwinder *u, const ps_frame_rec *f)
 {
-    ps_frame_rec *frames =
-        ps_grow(u->frames, u->frame_count, &u->frame_capacity, sizeof *frames, 1024);
-    if (!frames) {
-        return PS_ENOMEM;
+    if (u->frame_count == u->frame_capacity) {
+        ps_frame_rec *frames =
+            ps_grow(u->frames, u->frame_count, &u->frame_capacity, sizeof *frames, 1024);
+        if (!frames) {
+            return PS_ENOMEM;
+        }
+        u->frames = frames;
     }
-    u->frames = frames;
     u->frames[u->frame_count++] = *f;
     return PS_OK;
 }
@@ -131,21 +133,34 @@ static uint64_t native_id_of(ps_unwinder *u, uint64_t pthread, uint64_t main_pth
  * it counts as unreadable. */
 #define PS_WALK_ATTEMPTS 8
 
-/* The frame a thread runs now, read afresh from its thread state. */
-static int reread_current_frame(ps_unwinder *u, uint64_t tstate, uint64_t *frame)
+/* Where the thread's current frame pointer is, given its _PyCFrame (3.11-3.12). */
+static ps_frame_anchor frame_anchor(const ps_unwinder *u, uint64_t tstate, uint64_t cframe)
 {
     const ps_layout *L = &u->layout;
     if (L->tstate_frame != PS_ABSENT) {
-        return ps_read_ptr(&u->reader, tstate + (uint64_t)L->tstate_frame, frame);
+        return (ps_frame_anchor){tstate + (uint64_t)L->tstate_frame, 0, 0};
     }
-    uint64_t cframe = 0; /* 3.11-3.12 keep it in a _PyCFrame */
-    int rc = ps_read_ptr(&u->reader, tstate + (uint64_t)L->tstate_cframe, &cframe);
-    if (rc == PS_OK && !ps_plausible_pointer(cframe)) {
-        rc = PS_ECORRUPT;
+    return (ps_frame_anchor){cframe + (uint64_t)L->cframe_current_frame,
+                             tstate + (uint64_t)L->tstate_cframe, cframe};
+}
+
+/* The frame a thread runs now, read afresh from its thread state. */
+static int reread_current_frame(ps_unwinder *u, uint64_t tstate, ps_frame_anchor *anchor,
+                                uint64_t *frame)
+{
+    const ps_layout *L = &u->layout;
+    if (L->tstate_frame == PS_ABSENT) { /* 3.11-3.12 keep it in a _PyCFrame */
+        uint64_t cframe = 0;
+        int rc = ps_read_ptr(&u->reader, tstate + (uint64_t)L->tstate_cframe, &cframe);
+        if (rc == PS_OK && !ps_plausible_pointer(cframe)) {
+            rc = PS_ECORRUPT;
+        }
+        if (rc != PS_OK) {
+            return rc;
+        }
+        *anchor = frame_anchor(u, tstate, cframe);
     }
-    return rc == PS_OK
-               ? ps_read_ptr(&u->reader, cframe + (uint64_t)L->cframe_current_frame, frame)
-               : rc;
+    return ps_read_ptr(&u->reader, anchor->frame_at, frame);
 }
 
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
@@ -223,6 +238,7 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
         u->threads[index].status |= PS_THREAD_HAS_EXCEPTION;
     }
     uint32_t first = u->frame_count;
+    ps_frame_anchor anchor = frame_anchor(u, tstate, cframe);
     for (int attempt = 1;; attempt++) {
         if (options & PS_SNAP_GC) {
             ps_frame_rec gc = {UINT32_MAX, PS_FRAME_GC, -1, -1, -1, -1, -1, -1, -1};
@@ -231,7 +247,7 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
                 return rc;
             }
         }
-        rc = ps_walk_frames(u, tstate, frame, options);
+        rc = ps_walk_frames(u, tstate, &anchor, frame, options);
         if ((rc != PS_EMEMORY && rc != PS_ECORRUPT) || attempt == PS_WALK_ATTEMPTS) {
             break;
         }
@@ -239,7 +255,8 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
          * their memory cleared or unmapped): read it again from the frame
          * it is in now, never keep a torn chain. */
         u->frame_count = first;
-        if (reread_current_frame(u, tstate, &frame) != PS_OK) {
+        ps_prefetch_distrust(&u->reader);
+        if (reread_current_frame(u, tstate, &anchor, &frame) != PS_OK) {
             break;
         }
     }
@@ -367,13 +384,10 @@ static int walk_interpreter(ps_unwinder *u, uint64_t interp, uint64_t main_ident
     return PS_OK;
 }
 
-int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
+/* The snapshot proper: the runtime, its interpreters, threads and frames. */
+static int walk_runtime(ps_unwinder *u, uint32_t options)
 {
     const ps_layout *L = &u->layout;
-    u->thread_count = 0;
-    u->frame_count = 0;
-    u->serial++;
-    u->error[0] = '\0';
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
     int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
@@ -411,6 +425,20 @@ int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
     return ps_fail(u, rc, "%s: %s while walking its threads", who, ps_error_name(rc));
 }
 
+int ps_unwinder_snapshot(ps_unwinder *u, uint32_t options)
+{
+    u->thread_count = 0;
+    u->frame_count = 0;
+    u->serial++;
+    u->error[0] = '\0';
+    if (!(options & PS_SNAP_UNCACHED)) {
+        ps_prefetch_begin(&u->reader);
+    }
+    int rc = walk_runtime(u, options);
+    ps_prefetch_end(&u->reader);
+    return rc;
+}
+
 /* ---- lifetime and accessors ------------------------------------------------ */
 
 ps_unwinder *ps_unwinder_alloc(void)
@@ -421,6 +449,8 @@ ps_unwinder *ps_unwinder_alloc(void)
         ps_code_cache_init(&u->codes);
         u->pthread_tid_at = -1;
         u->reader.counters = &u->counters;
+        ps_prefetch_init(&u->prefetch);
+        u->reader.prefetch = &u->prefetch;
     }
     return u;
 }
@@ -453,6 +483,7 @@ void ps_unwinder_free(ps_unwinder *u)
     }
     ps_strings_free(&u->strings);
     ps_code_cache_free(&u->codes);
+    ps_prefetch_free(&u->prefetch);
     free(u->threads);
     free(u->frames);
     ps_buffer_free(&u->cmdline);
@@ -464,6 +495,7 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->walk.links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
         free(u->walk.chains[i].addrs);
+        free(u->walk.chains[i].codes);
     }
     if (u->reader.release) {
         u->reader.release(u->reader.ctx);
