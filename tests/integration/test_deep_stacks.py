@@ -192,7 +192,8 @@ def impossible_exec_stack(profile: Profile, stack: int) -> str | None:
 
     <module> -> main -> exec_loop, then generated_source, the exec'd module code, or m <= D
     frames of one generated gen_k (file <generated>, every one on line
-    k + 2, or its def line k + 1), then nothing, <lambda> or <lambda> -> leaf; <GC> may end it.
+    k + 2, or its def line k + 1; the innermost may have no line yet),
+    then nothing, <lambda> or <lambda> -> leaf; <GC> may end it.
     A code object freed and another compiled at its address, read stale,
     would give the wrong name, file or line.
     """
@@ -216,6 +217,8 @@ def impossible_exec_stack(profile: Profile, stack: int) -> str | None:
         return f"frames of {sorted(kinds)} in one stack"
     for f in generated:
         k = int(short(profile.frame_qualname(f)).removeprefix("gen_"))
+        if profile.frame_lineno(f) is None and f == generated[-1]:
+            continue  # just called: 3.11-3.12 frames start before their first instruction
         if profile.frame_lineno(f) not in (k + 1, k + 2):  # its def line while it starts
             return f"gen_{k} on line {profile.frame_lineno(f)}"
     return None
