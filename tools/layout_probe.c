@@ -335,6 +335,13 @@ main(void)
     ABSENT(tstate_native_thread_id);
 #endif
     FIELD(tstate_exc_info, offsetof(PyThreadState, exc_info));
+#if PY_VERSION_HEX >= 0x030F0000
+    FIELD(tstate_profiled_frame, offsetof(PyThreadState, last_profiled_frame));
+    FIELD(tstate_profiled_seq, offsetof(PyThreadState, last_profiled_frame_seq));
+#else
+    ABSENT(tstate_profiled_frame);
+    ABSENT(tstate_profiled_seq);
+#endif
     FIELD(err_stackitem_value, offsetof(_PyErr_StackItem, exc_value));
     FIELD(err_stackitem_previous, offsetof(_PyErr_StackItem, previous_item));
 
@@ -346,6 +353,8 @@ main(void)
     FIELD(frame_lasti, offsetof(PyFrameObject, f_lasti));
     ABSENT(frame_instr);
     ABSENT(frame_owner);
+    FIELD(frame_gen, offsetof(PyFrameObject, f_gen));
+    ABSENT(owner_generator);
 #else
     FIELD(frame_size, sizeof(_PyInterpreterFrame));
     FIELD(frame_previous, offsetof(_PyInterpreterFrame, previous));
@@ -369,6 +378,8 @@ main(void)
     FIELD(frame_instr, offsetof(_PyInterpreterFrame, prev_instr));
 #  endif
     FIELD(frame_owner, offsetof(_PyInterpreterFrame, owner));
+    ABSENT(frame_gen);
+    FIELD(owner_generator, FRAME_OWNED_BY_GENERATOR);
 #endif
 #if PY_VERSION_HEX >= 0x030E0000
     /* 3.14 adds FRAME_OWNED_BY_CSTACK after INTERPRETER and 3.15 drops it:

@@ -267,7 +267,11 @@ class ReadCosts:
     """Python frames walked."""
     frames_cached: int = 0
     """Of them, frames the thread's frame cache predicted: read in the one
-    vectored read made from its last stack, and found unchanged in place."""
+    vectored read made from its last stack and found unchanged in place, or
+    (CPython 3.15+) known unchanged below the thread's profiler mark."""
+    writes: int = 0
+    """System calls that wrote the target's memory: moving a 3.15+ thread's
+    profiler mark (``last_profiled_frame``) to its leaf."""
 
     def per_sample(self, taken: int) -> tuple[float, float]:
         """Reads and bytes per sampling instant, over ``taken`` instants."""
@@ -281,7 +285,11 @@ class ReadCosts:
     def describe(self, taken: int) -> str:
         """``1.02 reads, 1,920 B per sample, frame cache 99.1%`` for summary lines."""
         reads, size = self.per_sample(taken)
-        return f"{reads:.2f} reads, {size:,.0f} B per sample, frame cache {self.cache_hit_rate:.1%}"
+        writes = f", {self.writes / taken:.2f} writes" if self.writes and taken else ""
+        return (
+            f"{reads:.2f} reads{writes}, {size:,.0f} B per sample, "
+            f"frame cache {self.cache_hit_rate:.1%}"
+        )
 
 
 @attrs.frozen(kw_only=True)

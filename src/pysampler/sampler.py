@@ -86,6 +86,7 @@ def _costs(batch: ps_batch) -> ReadCosts:
         bytes=int(counters.bytes),
         frames=int(counters.frames),
         frames_cached=int(counters.frames_cached),
+        writes=int(counters.writes),
     )
 
 

@@ -264,3 +264,111 @@ def test_churning_code_and_stacks_give_no_stale_frame(exec_churn: int) -> None:
         cached_costs.per_sample(cached.metadata.taken)[0]
         < uncached_costs.per_sample(uncached.metadata.taken)[0]
     )
+
+
+BRANCH_DEPTH = 12
+BRANCH_CALLS = {  # what branches_loop calls, by the text of the call
+    "a_chain(depth)": ("a_chain", None),
+    "b_chain(depth)": ("b_chain", None),
+    "a_resume(a, depth)": ("a_resume", "generator"),
+    "b_resume(a, depth)": ("b_resume", "generator"),
+    "a_resume(b, depth)": ("a_resume", "generator"),
+    "through_c(depth)": ("through_c", None),
+    "raiser(depth)": ("raiser", None),
+}
+
+
+def branch_call_lines() -> dict[int, tuple[str, str | None]]:
+    """branches_loop's line of each call, and the chain that call makes."""
+    lines = TARGET.read_text().splitlines()
+    start = lines.index("def branches_loop(depth):")
+    found: dict[int, tuple[str, str | None]] = {}
+    for number, text in enumerate(lines[start:], start + 1):
+        if text.strip() in BRANCH_CALLS:
+            found[number] = BRANCH_CALLS[text.strip()]
+        if number > start + 1 and text.startswith("def "):
+            break
+    assert len(found) == len(BRANCH_CALLS), found
+    return found
+
+
+def impossible_branch_stack(
+    profile: Profile, stack: int, calls: dict[int, tuple[str, str | None]]
+) -> str | None:
+    """Why a stack of `deep_stacks.py branches` cannot have been, or None.
+
+    <module> -> main -> branches_loop, at the line of one of its calls, then
+    that call's chain alone: up to D frames of one function (through_c:
+    itself, then up to D of b_chain), the generator only under all D of a
+    resume chain, branch_leaf only at the end of a whole chain.  A frame
+    spliced from another chain over the same addresses would mix them, or
+    put branches_loop on another call's line.
+    """
+    frames = list(reversed(list(profile.stack_frames(stack))))
+    if frames and profile.frame_qualname(frames[-1]) == "<GC>":
+        frames.pop()
+    names = [short(profile.frame_qualname(f)) for f in frames]
+    if names[:3] != ["<module>", "main", "branches_loop"]:
+        return f"root {names[:3]}"
+    rest = names[3:]
+    if not rest:
+        return None
+    line = profile.frame_lineno(frames[2])
+    if line not in calls:
+        return f"branches_loop on line {line} above {rest[0]}"
+    chain, inner = calls[line]
+    if chain == "through_c":
+        if rest[0] != "through_c":
+            return f"through_c's line, then {rest[0]}"
+        rest, chain = rest[1:], "b_chain"
+    count = 0
+    while count < len(rest) and rest[count] == chain:
+        count += 1
+    tail = rest[count:]
+    whole = count == BRANCH_DEPTH
+    allowed: list[list[str]] = [[]]
+    if whole and inner:
+        allowed += [[inner], [inner, "branch_leaf"]]
+    elif whole:
+        allowed.append(["branch_leaf"])
+    if count > BRANCH_DEPTH or tail not in allowed:
+        return f"{count} x {chain} from line {line}, then {tail}"
+    return None
+
+
+def test_alternating_chains_over_the_same_frames_never_mix(python: Python) -> None:
+    """Chains that take turns over the same frame addresses are never spliced.
+
+    Cached and uncached, as fast as possible: recursion of two functions,
+    a generator resumed from two chains, C code calling back, an exception
+    unwinding.  On 3.15 the cached run moves each thread's profiler mark
+    (writes) and reuses the frames below it.
+    """
+    process = start(python, "branches", str(BRANCH_DEPTH))
+    calls = branch_call_lines()
+    try:
+        for cached in (False, True):
+            sampler = Sampler(process.pid, rate=0, duration=2.0, frame_cache=cached).start()
+            assert sampler.wait(timeout=60)
+            profile = sampler.stop()
+            meta = profile.metadata
+            assert meta.stats is not None
+            problems: dict[str, int] = {}
+            for stack in profile.samples.stack:
+                why = impossible_branch_stack(profile, stack, calls)
+                if why is not None:
+                    problems[why] = problems.get(why, 0) + 1
+            assert not problems, (cached, problems)
+            assert profile.sample_count + meta.failed == meta.taken
+            assert profile.sample_count >= 0.75 * meta.taken, (cached, profile.sample_count)
+            seen = set()
+            for stack in set(profile.samples.stack):
+                frames = list(profile.stack_frames(stack))
+                if len(frames) > 3:
+                    seen.add(profile.frame_lineno(frames[-3]))
+            assert set(calls) <= seen, (cached, sorted(seen))  # every chain was sampled
+            writes = meta.stats.costs.writes
+            assert (writes > 0) == (cached and python.minor >= (3, 15)), (cached, writes)
+    finally:
+        process.kill()
+        process.wait()

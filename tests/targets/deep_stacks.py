@@ -8,6 +8,11 @@
                                       functions compiled by exec and freed after
                                       each call (code objects, and their
                                       addresses, come and go)
+    deep_stacks.py branches D         call chains of D frames that alternate
+                                      their functions over the same frame
+                                      addresses: recursion, a generator resumed
+                                      from each chain, C code calling back, an
+                                      exception unwinding
 
 Prints "ready" once every stack is in place (steady) or the loop runs.
 """
@@ -70,6 +75,62 @@ def exec_loop(depth):
         del namespace
 
 
+def branch_leaf(n):
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+
+def a_chain(d):
+    return a_chain(d - 1) if d > 1 else branch_leaf(300)
+
+
+def b_chain(d):
+    return b_chain(d - 1) if d > 1 else branch_leaf(300)
+
+
+def generator():
+    while True:
+        yield branch_leaf(100)
+
+
+def a_resume(g, d):
+    return a_resume(g, d - 1) if d > 1 else next(g)
+
+
+def b_resume(g, d):
+    return b_resume(g, d - 1) if d > 1 else next(g)
+
+
+def through_c(d):
+    return sum(map(b_chain, [d, d]))
+
+
+def raiser(d):
+    if d <= 1:
+        branch_leaf(100)
+        raise ValueError(d)
+    raiser(d - 1)
+
+
+def branches_loop(depth):
+    """Each chain is depth frames of one function; nothing mixes them."""
+    a, b = generator(), generator()
+    print("ready", flush=True)
+    while True:
+        a_chain(depth)
+        b_chain(depth)
+        a_resume(a, depth)
+        b_resume(a, depth)
+        a_resume(b, depth)
+        through_c(depth)
+        try:
+            raiser(depth)
+        except ValueError:
+            pass
+
+
 def main():
     sys.setrecursionlimit(10000)
     kind, depths = sys.argv[1], [int(arg) for arg in sys.argv[2:]]
@@ -77,6 +138,8 @@ def main():
         loop(depths[0])
     if kind == "exec":
         exec_loop(depths[0])
+    if kind == "branches":
+        branches_loop(depths[0])
     ready = threading.Semaphore(0)
     for depth in depths:
         name = f"depth-{depth}"

@@ -16,6 +16,7 @@ class ps_read_counters(Protocol):
     bytes: int
     frames: int
     frames_cached: int
+    writes: int
     def __getitem__(self, index: int, /) -> Self: ...
 
 
@@ -184,6 +185,7 @@ class _Lib:
     PS_SNAP_GC: int
     PS_SNAP_GIL_ONLY: int
     PS_SNAP_MAIN_ONLY: int
+    PS_SNAP_MARK: int
     PS_SNAP_NATIVE: int
     PS_SNAP_OPCODES: int
     PS_SNAP_UNCACHED: int

@@ -41,6 +41,8 @@ void ps_reader_for_pid(ps_reader *r, int32_t pid);
 int ps_reader_for_image(ps_reader *r, const ps_image_segment *segments, uint32_t count);
 int ps_read(const ps_reader *r, uint64_t addr, void *buf, size_t len);
 int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out);
+/* Write one pointer into the target (only a process's reader can). */
+int ps_write_ptr(const ps_reader *r, uint64_t addr, uint64_t value);
 
 /* One range of a vectored read. */
 typedef struct ps_segment {
@@ -418,12 +420,17 @@ typedef struct ps_chain_link {
     uint64_t frame;
     uint64_t code;
     int32_t offset;          /* bytes into the bytecode, -1 unknown */
-    int64_t instr_delta;     /* 3.11+: the instruction pointer minus the code's first
-                                instruction, in bytes, checked once the code is known */
+    int64_t instr_delta;     /* where the frame is: 3.11+ its instruction pointer minus
+                                the code's first instruction, in bytes (checked once the
+                                code is known); 3.8-3.10 its f_lasti */
     int32_t shim;            /* a frame with no Python code of its own */
     int32_t called_from_c;   /* 3.11: the frame is an entry frame, called by C code */
+    int32_t generator;       /* a generator's (or coroutine's) frame */
     uint32_t entry;          /* its code's ps_code_cache index, PS_NO_CODE_ENTRY none */
     uint64_t generation;     /* which read its data came from (ps_read_generation) */
+    int32_t below_mark;      /* 3.15: at or below the profiler's mark, so alive since the
+                                thread's last sample, code and all (from its cache but the
+                                mark's own frame, read for its instruction) */
 } ps_chain_link;
 
 /* Pages of the target read in one go around a frame no prediction held:
@@ -436,17 +443,41 @@ typedef struct ps_window {
     uint64_t generation;     /* of the read that filled it */
 } ps_window;
 
-/* The frame addresses a thread had at its last sample. */
+/* CPython 3.15's profiler mark, as one read of a thread state found it:
+ * last_profiled_frame (which a profiler sets, and the interpreter moves to
+ * the caller when that frame returns) and last_profiled_frame_seq (counts
+ * those moves). */
+typedef struct ps_profiled_mark {
+    uint64_t frame, seq;
+    uint64_t at;             /* where the thread state holds the frame pointer */
+} ps_profiled_mark;
+
+/* A mark reading kept to judge a later one by (frames.c): usable when
+ * nothing was written to the mark since, live when the mark was on a live
+ * frame then. */
+typedef struct ps_mark_reading {
+    ps_profiled_mark mark;
+    int usable, live;
+} ps_mark_reading;
+
+/* The frames a thread had at its last sample. */
 #define PS_CHAIN_CACHE 64
 typedef struct ps_thread_frames {
     uint64_t tstate;
     uint64_t used;           /* snapshot serial */
-    uint64_t *addrs;
-    uint64_t *codes;         /* the code object of each */
+    uint64_t *addrs;         /* links[i].frame, for vectored reads */
+    ps_chain_link *links;
     uint32_t count, capacity;
     int checked;             /* the chain was read whole again and held */
+    int resolved;            /* and every link has its code entry */
     uint64_t high;           /* 3.11+: the highest leaf frame end of recent samples */
     uint64_t high_since;     /* the snapshot serial it was last reset at */
+    /* 3.15's mark: read at the previous snapshot, and read before this
+     * chain's frames were; from the first reading after pysampler set the
+     * mark, a greater seq means the mark has moved to a live caller. */
+    ps_mark_reading previous, basis;
+    uint64_t live_after;
+    int live_known, just_written;
 } ps_thread_frames;
 
 /* The frame walk's memory of earlier snapshots and its buffers (frames.c). */
@@ -458,6 +489,7 @@ typedef struct ps_walk_cache {
     ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames */
     uint64_t window_clock;
     int32_t code_window_at, code_window_size; /* what of a cached code object is checked */
+    int mark_unwritable;          /* 3.15's mark cannot be written through this reader */
 } ps_walk_cache;
 
 /* What stays put between snapshots, re-read now and then (unwind.c). */
@@ -550,7 +582,12 @@ typedef struct ps_frame_anchor {
 /* Walk a thread's frames from its current one (read from anchor),
  * appending frame records. */
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
-                   uint64_t frame, uint32_t options);
+                   const ps_profiled_mark *mark, uint64_t frame, uint32_t options);
+
+/* After a thread's walk at one snapshot (3.15, PS_SNAP_MARK): keep the mark
+ * as read, and move it to the leaf when it lies too far below. */
+void ps_walk_keep_mark(ps_unwinder *u, uint64_t tstate, const ps_profiled_mark *mark,
+                       int walked);
 
 /* Apply the _Py_DebugOffsets found at the start of _PyRuntime (3.13+). */
 int ps_apply_debug_offsets(ps_unwinder *u);

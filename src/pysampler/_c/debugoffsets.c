@@ -530,6 +530,8 @@ static int apply_315(ps_unwinder *u, const debug_offsets_315 *d)
      * (see the top of this file); the headers' values are not used. */
     uint64_t tsize = d->thread_state.size;
     TAKE(tstate_exc_info, d->thread_state.current_exception + 8, tsize, 8);
+    TAKE(tstate_profiled_frame, d->thread_state.last_profiled_frame, tsize, 8);
+    TAKE(tstate_profiled_seq, d->thread_state.last_profiled_frame_seq, tsize, 8);
     if (d->err_stackitem.exc_value > 64) {
         char who[64];
         return ps_fail(u, PS_EVERSION, "%s: _Py_DebugOffsets err_stackitem.exc_value (%llu) "

@@ -32,35 +32,53 @@ static ps_thread_frames *chain_cache(ps_unwinder *u, uint64_t tstate)
             oldest = c;
         }
     }
-    oldest->tstate = tstate;
-    oldest->count = 0;
-    oldest->used = u->serial;
+    ps_chain_link *links = oldest->links;
+    uint64_t *addrs = oldest->addrs;
+    uint32_t capacity = oldest->capacity;
+    *oldest = (ps_thread_frames){.tstate = tstate, .used = u->serial, .addrs = addrs,
+                                 .links = links, .capacity = capacity};
     return oldest;
 }
 
-static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint32_t n,
-                          int checked)
+/* Remember the chain just walked and checked; its code entries follow once
+ * resolved (remember_entries).  The mark read at the previous snapshot,
+ * before any of its frames were read, becomes what it is judged by. */
+static int remember_chain(ps_thread_frames *c, const ps_chain_link *links, uint32_t n)
 {
     if (n > c->capacity) {
         uint64_t *addrs = realloc(c->addrs, n * sizeof *addrs);
-        uint64_t *codes = addrs ? realloc(c->codes, n * sizeof *codes) : NULL;
+        ps_chain_link *kept = addrs ? realloc(c->links, n * sizeof *kept) : NULL;
         if (addrs) {
             c->addrs = addrs;
         }
-        if (!codes) {
+        if (!kept) {
             c->count = 0;
             return PS_ENOMEM;
         }
-        c->codes = codes;
+        c->links = kept;
         c->capacity = n;
     }
     for (uint32_t i = 0; i < n; i++) {
         c->addrs[i] = links[i].frame;
-        c->codes[i] = links[i].code;
+        c->links[i] = links[i];
     }
     c->count = n;
-    c->checked = checked;
+    c->checked = 1;
+    c->resolved = 0;
+    c->basis = c->previous;
     return PS_OK;
+}
+
+/* Once every link of the chain remembered has its code entry. */
+static void remember_entries(ps_thread_frames *c, const ps_chain_link *links, uint32_t n)
+{
+    if (c->count != n) {
+        return;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        c->links[i].entry = links[i].entry;
+    }
+    c->resolved = 1;
 }
 
 static int push_link(ps_walk_cache *w, const ps_chain_link *link)
@@ -297,6 +315,17 @@ static const unsigned char *windowed_frame(ps_unwinder *u, uint64_t addr, size_t
     return NULL;
 }
 
+/* Where a frame read at data is in its code: 3.11+ its instruction pointer
+ * relative to the code's first instruction, 3.8-3.10 f_lasti. */
+static int64_t frame_position(const ps_unwinder *u, const unsigned char *data, uint64_t code)
+{
+    const ps_layout *L = &u->layout;
+    if (L->frame_lasti != PS_ABSENT) {
+        return field_i32(data, L->frame_lasti);
+    }
+    return (int64_t)(field_u64(data, L->frame_instr) - (code + (uint64_t)L->code_adaptive));
+}
+
 /* Whether the chain just walked ends where a thread's chain starts: an
  * entry frame that C code called (3.11 flags it; 3.12+ begin with a frame
  * of no Python code of their own).  A chain read while the thread changed
@@ -308,6 +337,9 @@ static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
         return leaf == 0; /* a thread with no frame at all, or only cleared ones */
     }
     const ps_chain_link *root = &u->walk.links[u->walk.link_count - 1];
+    if (root->generator) {
+        return 0; /* a generator's frame, read after it yielded and left the chain */
+    }
     if (L->owner_cstack != PS_ABSENT) {
         return root->shim;
     }
@@ -324,13 +356,14 @@ static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
  * pass every other check: 3.8-3.10's frames are heap objects, reused from
  * free lists elsewhere in the stack by a thread that returned and called
  * again; 3.11+'s data stack slots are reused by the next call. */
-static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64_t leaf)
+static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64_t leaf,
+                           uint32_t n)
 {
     const ps_layout *L = &u->layout;
     size_t size = frame_read_size(u);
     int heap = L->frame_lasti != PS_ABSENT;
     const ps_chain_link *links = u->walk.links;
-    uint32_t n = u->walk.link_count;
+    uint32_t total = u->walk.link_count;
     uint64_t addrs[PS_BATCH_FRAMES];
     uint64_t current = 0, cframe = anchor->cframe;
     ps_segment checks[PS_CHECKS] = {{anchor->frame_at, &current, 8}, {anchor->cframe_at, &cframe, 8}};
@@ -350,10 +383,14 @@ static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64
         for (uint32_t k = 0; k < count; k++) {
             const unsigned char *data = u->walk.batch.p + (size_t)k * size;
             const ps_chain_link *link = &links[from + k];
-            uint64_t caller = from + k + 1 < n ? link[1].frame : 0;
+            uint64_t caller = from + k + 1 < total ? link[1].frame : 0;
             uint64_t code = field_u64(data, L->frame_code) & (heap ? ~0ULL : ~u->executable_tag_bits);
+            /* A caller stays where it called from while its callee runs. */
+            int moved = from + k > 0 && !link->shim &&
+                        frame_position(u, data, link->code) != link->instr_delta;
             if ((heap && (int64_t)field_u64(data, 0) <= 0) ||
-                field_u64(data, L->frame_previous) != caller || (!link->shim && code != link->code)) {
+                field_u64(data, L->frame_previous) != caller ||
+                (!link->shim && code != link->code) || moved) {
                 return 0;
             }
         }
@@ -370,7 +407,9 @@ static int same_as_checked(const ps_unwinder *u, const ps_thread_frames *c)
         return 0;
     }
     for (uint32_t i = 0; i < c->count; i++) {
-        if (c->addrs[i] != u->walk.links[i].frame || c->codes[i] != u->walk.links[i].code) {
+        const ps_chain_link *was = &c->links[i], *now = &u->walk.links[i];
+        if (was->frame != now->frame || was->code != now->code ||
+            (i > 0 && !now->shim && was->instr_delta != now->instr_delta)) {
             return 0;
         }
     }
@@ -384,8 +423,9 @@ static void count_frames(ps_unwinder *u)
         const ps_chain_link *link = &u->walk.links[i];
         if (!link->shim) {
             u->counters.frames++;
-            u->counters.frames_cached += link->generation == u->prefetch.prefetch_read &&
-                                         u->prefetch.prefetch_read != 0;
+            u->counters.frames_cached += link->below_mark ||
+                                         (link->generation == u->prefetch.prefetch_read &&
+                                          u->prefetch.prefetch_read != 0);
         }
     }
 }
@@ -423,15 +463,119 @@ static void hint_above_leaf(ps_unwinder *u, ps_thread_frames *c)
     }
 }
 
+/* ---- CPython 3.15's profiler mark ---------------------------------------
+ *
+ * A 3.15 thread state holds last_profiled_frame, a frame pointer a profiler
+ * sets; when that frame returns (or yields) the interpreter moves it to the
+ * caller and counts the move in last_profiled_frame_seq.  So, read at two
+ * moments T0 < T1, a mark with the same seq both times was on frames that
+ * did not return in between: the frame it is on at T1, and everything below
+ * it, are the frames a chain read after T0 found there.  With a greater seq
+ * it moved down, one caller per count; if it was on a live frame at T0, it
+ * is on a caller of that frame, alive throughout, and again the chain read
+ * after T0 has it and what lies below.  (A mark pysampler writes can land on
+ * a frame that returned just before the write, where it tracks nothing: a
+ * seq greater than the first reading after the write shows it has moved to
+ * a live caller since.)
+ *
+ * The basis of a chain is the mark read at the snapshot before the chain's
+ * frames were read, nothing written since; what the walk then reuses ends
+ * at the mark's frame, which is read again (for its instruction) and must
+ * still have the cached caller and code.  A shim frame is never trusted: an
+ * entry frame leaves without moving the mark. */
+#define PS_NO_REUSE UINT32_MAX
+
+/* The mark's frame in the thread's remembered chain, when the mark read now
+ * proves it and every frame below it unchanged; else PS_NO_REUSE. */
+static uint32_t reuse_at(const ps_thread_frames *c, const ps_profiled_mark *now)
+{
+    const ps_mark_reading *b = &c->basis;
+    if (!now || !now->frame || !c->checked || !c->resolved || !b->usable) {
+        return PS_NO_REUSE;
+    }
+    if (now->seq == b->mark.seq ? now->frame != b->mark.frame
+                                : now->seq < b->mark.seq || !b->live) {
+        return PS_NO_REUSE;
+    }
+    for (uint32_t t = 0; t < c->count; t++) {
+        if (c->links[t].frame == now->frame) {
+            return c->links[t].shim ? PS_NO_REUSE : t;
+        }
+    }
+    return PS_NO_REUSE;
+}
+
+/* The mark's frame was just read and pushed, with its caller at previous:
+ * when it is still the cached one, append the cached frames below it. */
+static int splice_below_mark(ps_unwinder *u, const ps_thread_frames *c, uint32_t t,
+                             uint64_t previous)
+{
+    ps_chain_link *top = &u->walk.links[u->walk.link_count - 1];
+    uint64_t caller = t + 1 < c->count ? c->links[t + 1].frame : 0;
+    if (top->shim || top->code != c->links[t].code || previous != caller) {
+        return 0;
+    }
+    top->entry = c->links[t].entry;
+    top->below_mark = 1;
+    for (uint32_t i = t + 1; i < c->count; i++) {
+        ps_chain_link link = c->links[i];
+        link.below_mark = 1;
+        if (push_link(&u->walk, &link) != PS_OK) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* How far below the leaf the mark may sit before pysampler moves it up:
+ * frames above it are read every snapshot, a move costs a write. */
+#define PS_MARK_SLACK 8
+
+void ps_walk_keep_mark(ps_unwinder *u, uint64_t tstate, const ps_profiled_mark *now, int walked)
+{
+    ps_thread_frames *c = chain_cache(u, tstate);
+    if (c->just_written) {
+        c->live_after = now->seq;
+        c->live_known = 1;
+        c->just_written = 0;
+    }
+    c->previous = (ps_mark_reading){*now, 1, c->live_known && now->seq > c->live_after};
+    if (!walked || !c->checked || c->count == 0 || u->walk.mark_unwritable) {
+        return;
+    }
+    uint64_t leaf = 0;
+    for (uint32_t i = 0; i < c->count && i <= PS_MARK_SLACK; i++) {
+        const ps_chain_link *link = &c->links[i];
+        if (link->frame == now->frame && !link->shim) {
+            return; /* near enough */
+        }
+        if (!leaf && !link->shim) {
+            leaf = link->frame;
+        }
+    }
+    if (!leaf) {
+        return;
+    }
+    int rc = ps_write_ptr(&u->reader, now->at, leaf);
+    if (rc == PS_OK) {
+        /* The mark moved without a count: readings from before are void. */
+        c->previous.usable = c->basis.usable = 0;
+        c->just_written = 1;
+        c->live_known = 0;
+    } else if (rc == PS_EPERM) {
+        u->walk.mark_unwritable = 1; /* a reader over a memory image */
+    }
+}
+
 /* Pass 1: follow the chain, keeping (code, offset) per frame. */
-static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
-                         uint64_t frame, uint32_t options)
+static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame_anchor *anchor,
+                         const ps_profiled_mark *mark, uint64_t frame, uint32_t options)
 {
     const ps_layout *L = &u->layout;
-    ps_thread_frames *cache = chain_cache(u, tstate);
     if (options & PS_SNAP_UNCACHED) {
         cache->count = 0; /* nothing predicted: every frame read afresh */
     }
+    uint32_t mark_at = reuse_at(cache, mark), read_links = 0;
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
     uint64_t batch_generation = 0;
     u->walk.link_count = 0;
@@ -461,8 +605,10 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
             while (k < cache->count && cache->addrs[k] != frame) {
                 k++;
             }
+            /* Below the mark's frame, nothing needs reading. */
+            uint32_t end = mark_at != PS_NO_REUSE && k <= mark_at ? mark_at + 1 : cache->count;
             if (k < cache->count &&
-                (batch_count = read_frames(u, cache->addrs + k, cache->count - k, NULL, 0)) > 0) {
+                (batch_count = read_frames(u, cache->addrs + k, end - k, NULL, 0)) > 0) {
                 batch_from = k;
                 batch_generation = generation = ps_read_generation(&u->reader);
                 data = u->walk.batch.p;
@@ -487,7 +633,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
                 generation = ps_read_generation(&u->reader);
             }
         }
-        ps_chain_link link = {frame, 0, -1, 0, 0, 0, PS_NO_CODE_ENTRY, generation};
+        ps_chain_link link = {frame, 0, -1, 0, 0, 0, 0, PS_NO_CODE_ENTRY, generation, 0};
         uint64_t previous = field_u64(data, L->frame_previous);
         if (interpreter_frames) {
             /* 3.14+: f_executable is a _PyStackRef, tagged in its low bits. */
@@ -500,6 +646,7 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
              * THREAD_STATE (4). */
             link.shim = L->owner_cstack != PS_ABSENT && owner >= L->owner_cstack;
             link.called_from_c = L->frame_is_entry != PS_ABSENT && data[L->frame_is_entry] != 0;
+            link.generator = owner == L->owner_generator;
             uint64_t first = link.code + (uint64_t)L->code_adaptive;
             link.instr_delta = (int64_t)(instr - first);
             if (link.instr_delta >= 0 && link.instr_delta < (1 << 30)) {
@@ -526,9 +673,11 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
                 return PS_ECORRUPT;
             }
             link.code = field_u64(data, L->frame_code);
+            link.generator = field_u64(data, L->frame_gen) != 0;
             int32_t lasti = field_i32(data, L->frame_lasti);
             /* 3.10 counts f_lasti in 2-byte code units, 3.8-3.9 in bytes. */
             link.offset = lasti < 0 ? -1 : (L->minor >= 10 ? lasti * 2 : lasti);
+            link.instr_delta = lasti;
         }
         /* A frame torn by the running thread, or garbage: stop at once rather
          * than follow it (a loop would cost PS_MAX_DEPTH reads). */
@@ -547,6 +696,15 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
             return rc;
         }
         python_links += !link.shim;
+        if (mark_at != PS_NO_REUSE && frame == cache->links[mark_at].frame) {
+            read_links = u->walk.link_count;
+            if (splice_below_mark(u, cache, mark_at, previous)) {
+                break;
+            }
+            u->walk.link_count = read_links;
+            read_links = 0;
+            mark_at = PS_NO_REUSE; /* not the frame it was: walk on */
+        }
         frame = previous;
     }
     if (!chain_rooted(u, leaf)) {
@@ -555,16 +713,17 @@ static int collect_chain(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor 
     /* A chain is read whole again unless it is one checked before: even
      * one vectored read is no snapshot (the kernel copies range by range
      * while the thread runs on, and a thread that returned and called again
-     * meanwhile fills the same addresses with other frames). */
+     * meanwhile fills the same addresses with other frames).  Below the
+     * mark, nothing can have changed. */
     int checked = u->walk.link_count == 0 || same_as_checked(u, cache) ||
-                  chain_unchanged(u, anchor, leaf);
+                  chain_unchanged(u, anchor, leaf, read_links ? read_links : u->walk.link_count);
     if (!checked) {
         cache->count = 0;
         return PS_ECORRUPT;
     }
     count_frames(u);
     hint_above_leaf(u, cache);
-    return remember_chain(cache, u->walk.links, u->walk.link_count, 1);
+    return remember_chain(cache, u->walk.links, u->walk.link_count);
 }
 
 /* The fields that identify a code object, read from a window starting at
@@ -615,7 +774,11 @@ static int resolve_codes(ps_unwinder *u)
     uint32_t last_entry = PS_NO_CODE_ENTRY;
     for (uint32_t i = 0; i <= u->walk.link_count; i++) {
         ps_chain_link *link = i < u->walk.link_count ? &u->walk.links[i] : NULL;
-        if (link && !link->shim && link->code == last_code) {
+        if (link && link->below_mark) {
+            if (!link->shim) { /* alive since it was last found valid: so is its code */
+                ps_code_cache_entry(codes, link->entry)->checked = u->serial;
+            }
+        } else if (link && !link->shim && link->code == last_code) {
             link->entry = last_entry; /* a recursion: its code was just looked up */
         } else if (link && !link->shim) {
             link->entry = ps_code_cache_find(codes, link->code);
@@ -784,11 +947,15 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
 }
 
 int ps_walk_frames(ps_unwinder *u, uint64_t tstate, const ps_frame_anchor *anchor,
-                   uint64_t frame, uint32_t options)
+                   const ps_profiled_mark *mark, uint64_t frame, uint32_t options)
 {
+    ps_thread_frames *cache = chain_cache(u, tstate);
     /* Whatever part of the chain could be read is still recorded. */
-    int walked = collect_chain(u, tstate, anchor, frame, options);
+    int walked = collect_chain(u, cache, anchor, mark, frame, options);
     int resolved = resolve_codes(u);
+    if (walked == PS_OK && resolved == PS_OK) {
+        remember_entries(cache, u->walk.links, u->walk.link_count);
+    }
     int emitted = emit_frames(u, options);
     return walked != PS_OK ? walked : resolved != PS_OK ? resolved : emitted;
 }

@@ -44,6 +44,8 @@ typedef struct ps_layout {
     int32_t tstate_thread_id;
     int32_t tstate_native_thread_id; /* 3.11+ */
     int32_t tstate_exc_info;       /* pointer to the topmost _PyErr_StackItem */
+    int32_t tstate_profiled_frame; /* 3.15+: last_profiled_frame, the profiler's mark */
+    int32_t tstate_profiled_seq;   /* 3.15+: last_profiled_frame_seq, bumped as it moves */
     int32_t err_stackitem_value;   /* _PyErr_StackItem.exc_value */
     int32_t err_stackitem_previous; /* _PyErr_StackItem.previous_item */
 
@@ -54,6 +56,8 @@ typedef struct ps_layout {
     int32_t frame_lasti;      /* 3.8-3.10: int f_lasti */
     int32_t frame_instr;      /* 3.11-3.12 prev_instr, 3.13+ instr_ptr */
     int32_t frame_owner;      /* 3.11+: char owner */
+    int32_t frame_gen;        /* 3.8-3.10: f_gen, the generator a frame belongs to */
+    int32_t owner_generator;  /* 3.11+: FRAME_OWNED_BY_GENERATOR */
     int32_t owner_cstack;     /* first owner with no Python code: 3.12-3.13
                                  FRAME_OWNED_BY_CSTACK, 3.14+ _INTERPRETER */
 

@@ -103,6 +103,20 @@ int ps_read_ptr(const ps_reader *r, uint64_t addr, uint64_t *out)
     return ps_read(r, addr, out, sizeof *out);
 }
 
+int ps_write_ptr(const ps_reader *r, uint64_t addr, uint64_t value)
+{
+    if (r->read != read_pid || !range_ok(addr, sizeof value)) {
+        return PS_EPERM;
+    }
+    struct iovec local = {&value, sizeof value};
+    struct iovec remote = {(void *)(uintptr_t)addr, sizeof value};
+    ssize_t done = process_vm_writev(r->pid, &local, 1, &remote, 1, 0);
+    if (r->counters) {
+        r->counters->writes++;
+    }
+    return done == (ssize_t)sizeof value ? PS_OK : PS_EMEMORY;
+}
+
 /* Largest number of ranges one process_vm_readv takes (IOV_MAX). */
 #define PS_IOV_MAX 1024
 

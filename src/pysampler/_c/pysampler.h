@@ -47,7 +47,9 @@ enum {
     PS_SNAP_GIL_ONLY = 8,  /* only the thread holding the GIL */
     PS_SNAP_NATIVE = 16,   /* a PS_FRAME_NATIVE marker where C code called into Python */
     PS_SNAP_GC = 32,       /* a PS_FRAME_GC leaf on the GIL holder while the collector runs */
-    PS_SNAP_UNCACHED = 64  /* predict nothing from earlier snapshots: read every frame afresh */
+    PS_SNAP_UNCACHED = 64, /* predict nothing from earlier snapshots: read every frame afresh */
+    PS_SNAP_MARK = 128     /* 3.15+: keep each thread's last_profiled_frame on its leaf (a
+                              write into the target) and reuse the frames below it */
 };
 
 /* Frame kinds. */
@@ -61,7 +63,9 @@ typedef struct ps_read_counters {
     uint64_t bytes;           /* bytes they copied */
     uint64_t frames;          /* Python frames walked */
     uint64_t frames_cached;   /* of them, read in the vectored read the thread's frame
-                                 cache predicted (its last stack held them) */
+                                 cache predicted (its last stack held them), or known
+                                 unchanged from CPython 3.15's profiler mark */
+    uint64_t writes;          /* system calls that wrote the target's memory (3.15's mark) */
 } ps_read_counters;
 
 typedef struct ps_target_info {

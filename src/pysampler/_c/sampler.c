@@ -318,9 +318,7 @@ static int sample_once(ps_sampler *s, int64_t at, uint64_t *unread)
     if (s->config.gc) {
         options |= PS_SNAP_GC;
     }
-    if (s->config.uncached) {
-        options |= PS_SNAP_UNCACHED;
-    }
+    options |= s->config.uncached ? PS_SNAP_UNCACHED : PS_SNAP_MARK;
     int rc;
     for (int attempt = 1;; attempt++) {
         int frozen = s->config.blocking && ps_freeze(pid) == 0;

@@ -163,6 +163,20 @@ static int reread_current_frame(ps_unwinder *u, uint64_t tstate, ps_frame_anchor
     return ps_read_ptr(&u->reader, anchor->frame_at, frame);
 }
 
+/* Whether the interpreter's collector is still running, read now: a
+ * collection seen before a thread's frames were read may have ended, and
+ * the thread gone on, before they were. */
+static int still_collecting(ps_unwinder *u, uint64_t interp)
+{
+    const ps_layout *L = &u->layout;
+    uint64_t at = L->interp_gc_collecting != PS_ABSENT
+                      ? interp + (uint64_t)L->interp_gc_collecting
+                      : u->runtime + (uint64_t)L->runtime_gc_collecting;
+    int32_t collecting = 0;
+    ps_segment seg = {at, &collecting, sizeof collecting};
+    return ps_read_many_fresh(&u->reader, &seg, 1) == 1 && collecting > 0;
+}
+
 static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t interp_id,
                        uint64_t holder, uint64_t main_tstate, uint64_t main_ident, uint32_t options,
                        int preloaded, uint64_t *next)
@@ -239,6 +253,15 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
     }
     uint32_t first = u->frame_count;
     ps_frame_anchor anchor = frame_anchor(u, tstate, cframe);
+    /* 3.15's profiler mark, as this snapshot found it (frames.c). */
+    int marked = (options & PS_SNAP_MARK) && !(options & PS_SNAP_UNCACHED) &&
+                 L->tstate_profiled_frame != PS_ABSENT && L->tstate_profiled_seq != PS_ABSENT;
+    ps_profiled_mark mark = {0, 0, 0};
+    if (marked) {
+        mark = (ps_profiled_mark){field_u64(ts, L->tstate_profiled_frame),
+                                  field_u64(ts, L->tstate_profiled_seq),
+                                  tstate + (uint64_t)L->tstate_profiled_frame};
+    }
     for (int attempt = 1;; attempt++) {
         if (options & PS_SNAP_GC) {
             ps_frame_rec gc = {UINT32_MAX, PS_FRAME_GC, -1, -1, -1, -1, -1, -1, -1};
@@ -247,7 +270,9 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
                 return rc;
             }
         }
-        rc = ps_walk_frames(u, tstate, &anchor, frame, options);
+        /* A retry reads the chain afresh. */
+        rc = ps_walk_frames(u, tstate, &anchor, marked && attempt == 1 ? &mark : NULL, frame,
+                            options);
         if ((rc != PS_EMEMORY && rc != PS_ECORRUPT) || attempt == PS_WALK_ATTEMPTS) {
             break;
         }
@@ -259,6 +284,15 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
         if (reread_current_frame(u, tstate, &anchor, &frame) != PS_OK) {
             break;
         }
+    }
+    if (marked) {
+        ps_walk_keep_mark(u, tstate, &mark, rc == PS_OK);
+    }
+    if ((options & PS_SNAP_GC) && u->frame_count > first && !still_collecting(u, interp)) {
+        /* the <GC> leaf pushed first: drop it */
+        memmove(&u->frames[first], &u->frames[first + 1],
+                (u->frame_count - first - 1) * sizeof *u->frames);
+        u->frame_count--;
     }
     t = &u->threads[index];
     t->frame_start = first;
@@ -495,7 +529,7 @@ void ps_unwinder_free(ps_unwinder *u)
     free(u->walk.links);
     for (int i = 0; i < PS_CHAIN_CACHE; i++) {
         free(u->walk.chains[i].addrs);
-        free(u->walk.chains[i].codes);
+        free(u->walk.chains[i].links);
     }
     if (u->reader.release) {
         u->reader.release(u->reader.ctx);
