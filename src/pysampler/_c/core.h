@@ -243,6 +243,11 @@ static inline const ps_string *ps_strings_at(const ps_strings *s, uint32_t id)
 }
 
 /* A code object as last read, keyed by its address in the target. */
+/* Where an instruction is in the source (linetable.c). */
+typedef struct ps_location {
+    int32_t lineno, end_lineno, col, end_col;
+} ps_location;
+
 typedef struct ps_code_entry {
     uint64_t address;         /* first: the cache looks entries up by it */
     uint64_t filename_ptr, qualname_ptr, linetable_ptr;
@@ -253,8 +258,11 @@ typedef struct ps_code_entry {
     unsigned char *linetable;
     size_t linetable_len;
     uint64_t checked;         /* the snapshot serial it was last found valid in */
-    int32_t memo_offset;      /* the last offset looked up in the line table, -2 none */
-    int32_t memo_lineno, memo_end_lineno, memo_col, memo_end_col;
+    /* The last two offsets looked up in the line table (-2 none), and where
+     * they are: a recursion's frames sit at two call sites. */
+    int32_t memo_offset[2];
+    ps_location memo[2];
+    uint32_t memo_older;      /* the slot to replace next */
 } ps_code_entry;
 
 typedef struct ps_code_cache {
@@ -281,10 +289,6 @@ static inline ps_code_entry *ps_code_cache_entry(const ps_code_cache *c, uint32_
 }
 
 /* ---- line tables (linetable.c) ---------------------------------------- */
-
-typedef struct ps_location {
-    int32_t lineno, end_lineno, col, end_col;
-} ps_location;
 
 /* addr is in bytes from the start of the bytecode. */
 void ps_linetable_lookup(int major, int minor, const unsigned char *table, size_t len,
@@ -472,6 +476,7 @@ typedef struct ps_thread_frames {
     int resolved;            /* and every link has its code entry */
     uint64_t high;           /* 3.11+: the highest leaf frame end of recent samples */
     uint64_t high_since;     /* the snapshot serial it was last reset at */
+    uint64_t leaf_moved;     /* the snapshot serial the leaf frame last moved at */
     /* 3.15's mark: read at the previous snapshot, and read before this
      * chain's frames were; from the first reading after pysampler set the
      * mark, a greater seq means the mark has moved to a live caller. */
@@ -488,6 +493,7 @@ typedef struct ps_walk_cache {
     ps_buffer batch;              /* vectored reads land here */
     ps_window windows[PS_WINDOWS]; /* memory around unpredicted frames */
     uint64_t window_clock;
+    int windows_filled;           /* a window was read in this walk */
     int32_t code_window_at, code_window_size; /* what of a cached code object is checked */
     int mark_unwritable;          /* 3.15's mark cannot be written through this reader */
 } ps_walk_cache;

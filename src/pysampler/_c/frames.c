@@ -230,9 +230,11 @@ static uint32_t read_frames(ps_unwinder *u, const uint64_t *addrs, uint32_t n,
  * changing: a chain read frame by frame takes long enough for the thread
  * to pop what is still to be read.  The pages are read nearest first, so
  * the window ends where mapped memory does (the kernel stops at the first
- * page it cannot read).  A few windows are kept: a chain can hop between
- * pools and back. */
-static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t size, int around)
+ * page it cannot read).  Below-only windows stop at floor's page (when
+ * nonzero): the last chain's frames from there down were prefetched.  A
+ * few windows are kept: a chain can hop between pools and back. */
+static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t size, int around,
+                                         uint64_t floor)
 {
     ps_window *w = &u->walk.windows[0];
     for (int i = 0; i < PS_WINDOWS; i++) {
@@ -256,6 +258,10 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
                                                                 (int64_t)((last - first) / PS_PAGE);
     if ((int64_t)(first / PS_PAGE) - low < 1) {
         low = (int64_t)(first / PS_PAGE) - 1; /* never below the first page */
+    }
+    uint64_t floor_page = floor & ~(uint64_t)(PS_PAGE - 1);
+    if (!around && floor && floor < addr && (int64_t)((first - floor_page) / PS_PAGE) < low) {
+        low = (int64_t)((first - floor_page) / PS_PAGE); /* below floor, the prefetch has it */
     }
     w->base = first - (uint64_t)low * PS_PAGE;
     int start = (int)low, top = (int)((last - w->base) / PS_PAGE);
@@ -295,6 +301,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
     }
     w->lo = w->base + (uint64_t)lo * PS_PAGE;
     w->hi = w->base + (uint64_t)(hi + 1) * PS_PAGE;
+    u->walk.windows_filled = 1;
     w->generation = ps_read_generation(&u->reader);
     return w->data.p + (addr - w->base);
 }
@@ -304,7 +311,7 @@ static const unsigned char *window_frame(ps_unwinder *u, uint64_t addr, size_t s
 static const unsigned char *windowed_frame(ps_unwinder *u, uint64_t addr, size_t size,
                                            uint64_t *generation)
 {
-    for (int i = 0; i < PS_WINDOWS; i++) {
+    for (int i = 0; i < PS_WINDOWS && u->walk.windows_filled; i++) {
         ps_window *x = &u->walk.windows[i];
         if (addr >= x->lo && addr + size <= x->hi) {
             x->used = ++u->walk.window_clock;
@@ -440,9 +447,18 @@ static void count_frames(ps_unwinder *u)
 #define PS_ABOVE_LEAF 1024
 #define PS_ABOVE_MOST (32 * 1024)
 #define PS_HIGH_WATER_SNAPSHOTS 1024
+#define PS_STILL_SNAPSHOTS 64
 static void hint_above_leaf(ps_unwinder *u, ps_thread_frames *c)
 {
     if (u->layout.frame_lasti != PS_ABSENT || u->walk.link_count == 0) {
+        return;
+    }
+    /* A leaf that has held still for a while is not read around: the
+     * first snapshot after it moves reads what it needs, and hints resume. */
+    if (c->count == 0 || c->links[0].frame != u->walk.links[0].frame) {
+        c->leaf_moved = u->serial;
+    }
+    if (u->serial - c->leaf_moved > PS_STILL_SNAPSHOTS) {
         return;
     }
     uint64_t start = u->walk.links[0].frame + frame_read_size(u);
@@ -567,6 +583,21 @@ void ps_walk_keep_mark(ps_unwinder *u, uint64_t tstate, const ps_profiled_mark *
     }
 }
 
+/* How far down a window around an unpredicted 3.11+ frame at addr need
+ * go: to the nearest frame below it of the thread's last chain, when the
+ * prefetch holds that chain (from there down it has the frames); else 0,
+ * no limit (a retry reads afresh, and one window is closest to a snapshot). */
+static uint64_t window_floor(const ps_unwinder *u, const ps_thread_frames *c, uint32_t predicted,
+                             uint64_t addr)
+{
+    for (uint32_t i = 0; i < predicted && u->prefetch.serving; i++) {
+        if (c->links[i].frame < addr && !c->links[i].shim) {
+            return c->links[i].frame;
+        }
+    }
+    return 0;
+}
+
 /* Pass 1: follow the chain, keeping (code, offset) per frame. */
 static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame_anchor *anchor,
                          const ps_profiled_mark *mark, uint64_t frame, uint32_t options)
@@ -575,14 +606,15 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
     if (options & PS_SNAP_UNCACHED) {
         cache->count = 0; /* nothing predicted: every frame read afresh */
     }
-    uint32_t mark_at = reuse_at(cache, mark), read_links = 0;
+    uint32_t mark_at = reuse_at(cache, mark), read_links = 0, predicted = cache->count;
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
     uint64_t batch_generation = 0;
     u->walk.link_count = 0;
-    for (int i = 0; i < PS_WINDOWS; i++) {
+    for (int i = 0; i < PS_WINDOWS && u->walk.windows_filled; i++) {
         /* what they held is from another moment */
         u->walk.windows[i].lo = u->walk.windows[i].hi = 0;
     }
+    u->walk.windows_filled = 0;
     uint64_t leaf = frame;
     int interpreter_frames = L->frame_lasti == PS_ABSENT;
     uint32_t python_links = 0;
@@ -602,12 +634,12 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
             next++;
         } else {
             uint32_t k = 0;
-            while (k < cache->count && cache->addrs[k] != frame) {
+            while (k < predicted && cache->addrs[k] != frame) {
                 k++;
             }
             /* Below the mark's frame, nothing needs reading. */
-            uint32_t end = mark_at != PS_NO_REUSE && k <= mark_at ? mark_at + 1 : cache->count;
-            if (k < cache->count &&
+            uint32_t end = mark_at != PS_NO_REUSE && k <= mark_at ? mark_at + 1 : predicted;
+            if (k < predicted &&
                 (batch_count = read_frames(u, cache->addrs + k, end - k, NULL, 0)) > 0) {
                 batch_from = k;
                 batch_generation = generation = ps_read_generation(&u->reader);
@@ -616,7 +648,8 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
             } else if ((data = ps_prefetched(&u->reader, frame, size)) != NULL) {
                 batch_count = 0; /* a frame above the last leaf */
                 generation = u->prefetch.prefetch_read;
-            } else if ((data = window_frame(u, frame, size, !interpreter_frames)) != NULL) {
+            } else if ((data = window_frame(u, frame, size, !interpreter_frames,
+                                            window_floor(u, cache, predicted, frame))) != NULL) {
                 batch_count = 0;
                 generation = ps_read_generation(&u->reader);
                 ps_prefetch_log(&u->reader, &(ps_segment){frame, NULL, size}, 1);
@@ -917,21 +950,22 @@ static int emit_frames(ps_unwinder *u, uint32_t options)
         ps_code_entry *e = ps_code_cache_entry(&u->codes, link->entry);
         ps_frame_rec f = {e->code_id, PS_FRAME_PYTHON, -1, -1, -1, -1, link->offset, -1, -1};
         /* Callers sit at the same call site sample after sample: remember
-         * the last lookup of each code object. */
-        if (e->memo_offset != link->offset) {
-            ps_location loc;
+         * the last two lookups of each code object. */
+        uint32_t slot = e->memo_offset[0] == link->offset ? 0
+                        : e->memo_offset[1] == link->offset ? 1
+                                                            : 2;
+        if (slot == 2) {
+            slot = e->memo_older;
+            e->memo_older ^= 1;
+            e->memo_offset[slot] = link->offset;
             ps_linetable_lookup(L->major, L->minor, e->linetable, e->linetable_len,
-                                e->firstlineno, link->offset, &loc);
-            e->memo_offset = link->offset;
-            e->memo_lineno = loc.lineno;
-            e->memo_end_lineno = loc.end_lineno;
-            e->memo_col = loc.col;
-            e->memo_end_col = loc.end_col;
+                                e->firstlineno, link->offset, &e->memo[slot]);
         }
-        f.lineno = e->memo_lineno;
-        f.end_lineno = e->memo_end_lineno;
-        f.col = e->memo_col;
-        f.end_col = e->memo_end_col;
+        const ps_location *loc = &e->memo[slot];
+        f.lineno = loc->lineno;
+        f.end_lineno = loc->end_lineno;
+        f.col = loc->col;
+        f.end_col = loc->end_col;
         if ((options & PS_SNAP_OPCODES) && link->offset >= 0) {
             read_instruction(u, link->code, e, &f);
         }

@@ -578,7 +578,7 @@ int ps_code_entry_read(ps_unwinder *u, uint64_t addr, uint32_t *index)
     e->code_units = (uint32_t)code_units;
     e->linetable = table;
     e->linetable_len = table_len;
-    e->memo_offset = -2;
+    e->memo_offset[0] = e->memo_offset[1] = -2;
     e->code_id = id;
     return PS_OK;
 }

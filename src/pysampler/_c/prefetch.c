@@ -39,6 +39,26 @@ static int by_address(const void *a, const void *b)
     return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* The log by address: a short log (one busy thread's) by insertion, far
+ * cheaper than qsort for a few ranges mostly in order already. */
+#define PS_SHORT_LOG 32
+static void sort_by_address(ps_range *log, uint32_t n)
+{
+    if (n > PS_SHORT_LOG) {
+        qsort(log, n, sizeof *log, by_address);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        ps_range item = log[i];
+        uint32_t j = i;
+        while (j > 0 && log[j - 1].addr > item.addr) {
+            log[j] = log[j - 1];
+            j--;
+        }
+        log[j] = item;
+    }
+}
+
 /* The log's ranges sorted and merged into p->ranges[0..count), then the
  * hints (speculative: last, where a range that fails to read costs no
  * other, the kernel stopping at the first it cannot read). */
@@ -58,7 +78,7 @@ static uint32_t plan(ps_prefetch *p)
         p->capacity = total;
     }
     ps_range *log = p->log.items;
-    qsort(log, logged, sizeof *log, by_address);
+    sort_by_address(log, logged);
     uint32_t n = 0;
     size_t bytes = 0;
     for (uint32_t i = 0; i < logged; i++) {
