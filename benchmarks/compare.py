@@ -93,8 +93,11 @@ BUSY_WARNING = 0.25  # CPUs used by other processes that make a run unreliable
 FLAT_MB = 1.0  # RSS growth that is page-sized noise
 FLAT_MB_PER_MILLION = 2.0  # RSS growth per million samples still called flat
 STRACED = "process_vm_readv,process_vm_writev"
-# pysampler's summary line ends "...; 5.00 reads, 3,469 B per sample, frame cache 100.0%".
-_COSTS = re.compile(r"([\d.]+) reads, ([\d,]+) B per sample, frame cache ([\d.]+)%")
+# pysampler's summary line ends "...; 5.00 reads, 3,469 B per sample, frame cache 100.0%",
+# with ", 0.01 writes" after the reads when it wrote (3.15's profiler mark).
+_COSTS = re.compile(
+    r"([\d.]+) reads(?:, [\d.]+ writes)?, ([\d,]+) B per sample, frame cache ([\d.]+)%"
+)
 # What each profiler says of its own failed samples, as (failed, attempted) or a percentage.
 _OWN_FAILED = {
     "pysampler": re.compile(

@@ -584,13 +584,17 @@ void ps_walk_keep_mark(ps_unwinder *u, uint64_t tstate, const ps_profiled_mark *
 }
 
 /* How far down a window around an unpredicted 3.11+ frame at addr need
- * go: to the nearest frame below it of the thread's last chain, when the
- * prefetch holds that chain (from there down it has the frames); else 0,
- * no limit (a retry reads afresh, and one window is closest to a snapshot). */
-static uint64_t window_floor(const ps_unwinder *u, const ps_thread_frames *c, uint32_t predicted,
+ * go: to the mark's frame, below which nothing is read; or to the nearest
+ * frame below it of the thread's last chain, when the prefetch holds that
+ * chain (from there down it has the frames); else 0, no limit (a retry
+ * reads afresh, and one window is closest to a snapshot). */
+static uint64_t window_floor(const ps_unwinder *u, const ps_thread_frames *c, uint32_t mark_at,
                              uint64_t addr)
 {
-    for (uint32_t i = 0; i < predicted && u->prefetch.serving; i++) {
+    if (mark_at != PS_NO_REUSE && c->links[mark_at].frame <= addr) {
+        return c->links[mark_at].frame;
+    }
+    for (uint32_t i = 0; i < c->count && u->prefetch.serving; i++) {
         if (c->links[i].frame < addr && !c->links[i].shim) {
             return c->links[i].frame;
         }
@@ -606,7 +610,7 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
     if (options & PS_SNAP_UNCACHED) {
         cache->count = 0; /* nothing predicted: every frame read afresh */
     }
-    uint32_t mark_at = reuse_at(cache, mark), read_links = 0, predicted = cache->count;
+    uint32_t mark_at = reuse_at(cache, mark), read_links = 0;
     uint32_t batch_from = 0, batch_count = 0, next = 0; /* predicted[next] is in the batch */
     uint64_t batch_generation = 0;
     u->walk.link_count = 0;
@@ -634,12 +638,12 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
             next++;
         } else {
             uint32_t k = 0;
-            while (k < predicted && cache->addrs[k] != frame) {
+            while (k < cache->count && cache->addrs[k] != frame) {
                 k++;
             }
             /* Below the mark's frame, nothing needs reading. */
-            uint32_t end = mark_at != PS_NO_REUSE && k <= mark_at ? mark_at + 1 : predicted;
-            if (k < predicted &&
+            uint32_t end = mark_at != PS_NO_REUSE && k <= mark_at ? mark_at + 1 : cache->count;
+            if (k < cache->count &&
                 (batch_count = read_frames(u, cache->addrs + k, end - k, NULL, 0)) > 0) {
                 batch_from = k;
                 batch_generation = generation = ps_read_generation(&u->reader);
@@ -649,7 +653,7 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
                 batch_count = 0; /* a frame above the last leaf */
                 generation = u->prefetch.prefetch_read;
             } else if ((data = window_frame(u, frame, size, !interpreter_frames,
-                                            window_floor(u, cache, predicted, frame))) != NULL) {
+                                            window_floor(u, cache, mark_at, frame))) != NULL) {
                 batch_count = 0;
                 generation = ps_read_generation(&u->reader);
                 ps_prefetch_log(&u->reader, &(ps_segment){frame, NULL, size}, 1);
@@ -751,7 +755,11 @@ static int collect_chain(ps_unwinder *u, ps_thread_frames *cache, const ps_frame
     int checked = u->walk.link_count == 0 || same_as_checked(u, cache) ||
                   chain_unchanged(u, anchor, leaf, read_links ? read_links : u->walk.link_count);
     if (!checked) {
-        cache->count = 0;
+        /* Torn above the mark, if a mark proved the cached chain: keep it for
+         * the retry, which reads only what lies above the mark again. */
+        if (mark_at == PS_NO_REUSE) {
+            cache->count = 0;
+        }
         return PS_ECORRUPT;
     }
     count_frames(u);

@@ -270,9 +270,9 @@ static int walk_thread(ps_unwinder *u, uint64_t interp, uint64_t tstate, int64_t
                 return rc;
             }
         }
-        /* A retry reads the chain afresh. */
-        rc = ps_walk_frames(u, tstate, &anchor, marked && attempt == 1 ? &mark : NULL, frame,
-                            options);
+        /* A retry reads what lies above the mark afresh: the mark was read
+         * before any of its reads. */
+        rc = ps_walk_frames(u, tstate, &anchor, marked ? &mark : NULL, frame, options);
         if ((rc != PS_EMEMORY && rc != PS_ECORRUPT) || attempt == PS_WALK_ATTEMPTS) {
             break;
         }
