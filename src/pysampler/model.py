@@ -298,7 +298,9 @@ class SessionStats:
 
     duration_ns: int
     taken: int
-    """Sampling instants attempted."""
+    """Sampling instants attempted (for a program started by ``Sampler.run``,
+    those after it was let go: the instants that found the launcher still
+    waiting, whose samples are dropped, are not counted)."""
     failed: int
     """Failed samples: instants whose snapshot failed, plus each wanted thread
     whose stack could not be read at an instant, plus instants that gave no

@@ -236,7 +236,7 @@ class Sampler:
             ended_by = self._ended_by(last)
             stats = SessionStats(
                 duration_ns=int(last.elapsed_ns),
-                taken=int(last.taken),
+                taken=self._program_instants(last),
                 failed=int(last.failed),
                 late=int(last.late),
                 ended_by=ended_by,
@@ -313,12 +313,17 @@ class Sampler:
                 self._on_progress(
                     Progress(
                         int(last.elapsed_ns),
-                        int(last.taken),
+                        self._program_instants(last),
                         int(last.failed),
                         int(last.late),
                         _costs(last),
                     )
                 )
+
+    def _program_instants(self, batch: ps_batch) -> int:
+        """Instants taken so far, less those that found the launcher waiting."""
+        dropped = self._hook_filter.dropped if self._hook_filter is not None else 0
+        return int(batch.taken) - dropped
 
     def _drain_once(self) -> ps_batch:
         assert self._native is not None, "drained before start"

@@ -187,6 +187,14 @@ def exec_churn(python: Python) -> Iterator[int]:
         process.wait()
 
 
+def frames_without_gc(profile: Profile, stack: int) -> list[int]:
+    """The stack's frames root first, less a <GC> leaf."""
+    frames = list(reversed(list(profile.stack_frames(stack))))
+    if frames and profile.frame_qualname(frames[-1]) == "<GC>":
+        frames.pop()
+    return frames
+
+
 def impossible_exec_stack(profile: Profile, stack: int) -> str | None:
     """Why a stack of `deep_stacks.py exec` cannot have been, or None.
 
@@ -197,9 +205,7 @@ def impossible_exec_stack(profile: Profile, stack: int) -> str | None:
     A code object freed and another compiled at its address, read stale,
     would give the wrong name, file or line.
     """
-    frames = list(reversed(list(profile.stack_frames(stack))))
-    if frames and profile.frame_qualname(frames[-1]) == "<GC>":
-        frames.pop()
+    frames = frames_without_gc(profile, stack)
     names = [short(profile.frame_qualname(f)) for f in frames]
     if names[:3] != ["<module>", "main", "exec_loop"]:
         return f"root {names[:3]}"
@@ -304,9 +310,7 @@ def impossible_branch_stack(
     spliced from another chain over the same addresses would mix them, or
     put branches_loop on another call's line.
     """
-    frames = list(reversed(list(profile.stack_frames(stack))))
-    if frames and profile.frame_qualname(frames[-1]) == "<GC>":
-        frames.pop()
+    frames = frames_without_gc(profile, stack)
     names = [short(profile.frame_qualname(f)) for f in frames]
     if names[:3] != ["<module>", "main", "branches_loop"]:
         return f"root {names[:3]}"

@@ -6,6 +6,7 @@ import json
 import marshal
 import os
 import pstats
+import re
 import signal
 import subprocess
 import sys
@@ -483,3 +484,31 @@ def test_a_drain_while_running_delivers_the_samples_taken() -> None:
     assert running and running[-1][1] >= 5, running
     assert all(delivered >= taken - 1 for taken, delivered in running), running
     assert profile.sample_count >= running[-1][1]
+
+
+def test_run_counts_add_up_without_the_launcher(tmp_path: Path, python: Python) -> None:
+    """``pysampler run``: samples and failed make the instants it reports.
+
+    The sampler starts before the program is let go; the samples of the
+    launcher waiting are dropped, and so are their instants.
+    """
+    script = tmp_path / "work.py"
+    script.write_text("import time\nend = time.time() + 1\nwhile time.time() < end:\n    pass\n")
+    out = tmp_path / "run.bin"
+    command = [sys.executable, "-m", "pysampler", "run", "--python", python.path, "-r", "20khz"]
+    result = subprocess.run(
+        [*command, "--binary", "-o", str(out), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = re.search(
+        r"([\d,]+) samples from ([\d,]+) sampling instants .*; ([\d,]+) failed", result.stderr
+    )
+    assert summary, result.stderr
+    samples, instants, failed = (int(g.replace(",", "")) for g in summary.groups())
+    assert samples + failed == instants, result.stderr
+    profile = Profile.load(out)
+    assert (profile.sample_count, profile.metadata.taken) == (samples, instants)
+    assert samples > 1000, result.stderr

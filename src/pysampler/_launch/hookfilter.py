@@ -24,6 +24,8 @@ class HookFilter:
     def __init__(self) -> None:
         """Start looking."""
         self.active = True
+        self.dropped = 0
+        """Samples removed so far: instants before the program was let go."""
         self._strings: list[str] = []
         self._hook_codes: set[int] = set()
         self._hook_frames: set[int] = set()
@@ -38,6 +40,7 @@ class HookFilter:
         first = next((i for i, node in enumerate(stacks) if not self._in_hook[node]), len(stacks))
         if first < len(stacks):
             self.active = False
+        self.dropped += first
         return attrs.evolve(delta, samples=delta.samples.rows(first, len(stacks)))
 
     def _learn(self, delta: ProfileDelta) -> None:
