@@ -357,8 +357,11 @@ static int chain_rooted(const ps_unwinder *u, uint64_t leaf)
 }
 
 /* Whether every frame of the chain just walked still holds what the walk
- * read (the same caller and code; 3.8-3.10's frame objects also still
- * alive), read again from the target in one go.  A chain read while the
+ * read (the same caller and code, callers where they called from; 3.8-3.10's
+ * frame objects also still alive), read again from the target in one go,
+ * its first n links (the rest are below the mark).  When the thread has
+ * returned into the chain meanwhile, the frames it left are dropped and
+ * the rest checked: a stack it had, a moment later.  A chain read while the
  * thread changes it can be stitched from two stacks that each existed, and
  * pass every other check: 3.8-3.10's frames are heap objects, reused from
  * free lists elsewhere in the stack by a thread that returned and called
@@ -373,6 +376,7 @@ static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64
     uint32_t total = u->walk.link_count;
     uint64_t addrs[PS_BATCH_FRAMES];
     uint64_t current = 0, cframe = anchor->cframe;
+    uint32_t left = 0; /* frames the thread has returned from */
     ps_segment checks[PS_CHECKS] = {{anchor->frame_at, &current, 8}, {anchor->cframe_at, &cframe, 8}};
     for (uint32_t from = 0; from < n || from == 0; from += PS_BATCH_FRAMES) {
         uint32_t count = n - from < PS_BATCH_FRAMES ? n - from : PS_BATCH_FRAMES;
@@ -384,16 +388,30 @@ static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64
          * stale memory above its stack, held still for nobody. */
         int check_count = from > 0 ? 0 : anchor->cframe_at ? 2 : 1;
         if (read_frames(u, addrs, count, from > 0 ? NULL : checks, check_count) != count ||
-            (from == 0 && (current != leaf || cframe != anchor->cframe))) {
+            (from == 0 && cframe != anchor->cframe)) {
             return 0;
         }
+        if (from == 0 && current != leaf) {
+            /* The thread has returned since, into a frame of this chain:
+             * from that frame down, the chain is still its stack. */
+            while (left < n && (links[left].frame != current || links[left].shim)) {
+                left++;
+            }
+            if (left == 0 || left == n) {
+                return 0;
+            }
+        }
         for (uint32_t k = 0; k < count; k++) {
+            if (from + k < left) {
+                continue; /* returned from: dropped */
+            }
             const unsigned char *data = u->walk.batch.p + (size_t)k * size;
             const ps_chain_link *link = &links[from + k];
             uint64_t caller = from + k + 1 < total ? link[1].frame : 0;
             uint64_t code = field_u64(data, L->frame_code) & (heap ? ~0ULL : ~u->executable_tag_bits);
-            /* A caller stays where it called from while its callee runs. */
-            int moved = from + k > 0 && !link->shim &&
+            /* A caller stays where it called from while its callee runs;
+             * the frame the thread returned to runs on from where it was. */
+            int moved = from + k > left && !link->shim &&
                         frame_position(u, data, link->code) != link->instr_delta;
             if ((heap && (int64_t)field_u64(data, 0) <= 0) ||
                 field_u64(data, L->frame_previous) != caller ||
@@ -401,6 +419,10 @@ static int chain_unchanged(ps_unwinder *u, const ps_frame_anchor *anchor, uint64
                 return 0;
             }
         }
+    }
+    if (left > 0) {
+        memmove(u->walk.links, u->walk.links + left, (total - left) * sizeof *u->walk.links);
+        u->walk.link_count = total - left;
     }
     return 1;
 }
