@@ -165,6 +165,15 @@ def find_executable(name: str) -> str | None:
     return shutil.which(name)
 
 
+def required_executable(given: str | None, name: str, install: str) -> str:
+    """``given``, or ``name`` found on the PATH; else exit naming how to install it."""
+    executable = given or find_executable(name)
+    if executable is None:
+        msg = f"{name} not found: {install}"
+        raise SystemExit(msg)
+    return executable
+
+
 def marked_lines(target: Path, marker: str) -> frozenset[int]:
     """Line numbers of the target's lines ending in ``# <marker>``."""
     text = target.read_text(encoding="utf-8").splitlines()
@@ -1785,16 +1794,10 @@ def build_plans(args: argparse.Namespace) -> list[Plan]:
             mode = "cli" if pysampler_cli_usable(executable) else "api"
         shared.append(make_pysampler(mode, executable, sys.executable, binary=False))
     if "py-spy" in wanted:
-        executable = args.pyspy or find_executable("py-spy")
-        if executable is None:
-            msg = "py-spy not found: pip install py-spy"
-            raise SystemExit(msg)
+        executable = required_executable(args.pyspy, "py-spy", "pip install py-spy")
         shared.append(make_pyspy(executable, args.pyspy_max_rate))
     if "austin" in wanted:
-        executable = args.austin or find_executable("austin")
-        if executable is None:
-            msg = "austin not found: pip install austin-dist==3.7.0"
-            raise SystemExit(msg)
+        executable = required_executable(args.austin, "austin", "pip install austin-dist==3.7.0")
         shared.append(make_austin(executable, args.austin_max_interval))
     stdlib_on = {v.strip() for v in args.stdlib_on.split(",")}
     plans = []

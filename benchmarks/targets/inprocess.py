@@ -29,6 +29,7 @@ import os
 import runpy
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -46,6 +47,19 @@ def pin(main_cpu: int | None, others_cpu: int | None) -> None:
                 os.sched_setaffinity(tid, {others_cpu})
 
 
+def profiler_calls(name: str, rate: float) -> tuple[Callable[[], object], Callable[[], int]]:
+    """How to start the named in-process profiler, and to stop it (giving its sample count)."""
+    if name == "pysampler":
+        from pysampler import Sampler
+
+        sampler = Sampler(rate=rate)
+        return sampler.start, lambda: sampler.stop().sample_count
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=1 / rate)
+    return profiler.start, lambda: len(profiler.stop().frame_records)
+
+
 def main() -> int:
     """Start the profiler, run the target, stop the profiler, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,28 +71,13 @@ def main() -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the target's arguments")
     args = parser.parse_args()
     sys.argv = [args.target, *args.args]
-    if args.profiler == "pysampler":
-        from pysampler import Sampler
-
-        sampler = Sampler(rate=args.rate)
-        sampler.start()
-        pin(args.main_cpu, args.others_cpu)
-        try:
-            runpy.run_path(args.target, run_name="__main__")
-        finally:
-            profile = sampler.stop()
-        count = profile.sample_count
-    else:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=1 / args.rate)
-        profiler.start()
-        pin(args.main_cpu, args.others_cpu)
-        try:
-            runpy.run_path(args.target, run_name="__main__")
-        finally:
-            session = profiler.stop()
-        count = len(session.frame_records)
+    start, stop = profiler_calls(args.profiler, args.rate)
+    start()
+    pin(args.main_cpu, args.others_cpu)
+    try:
+        runpy.run_path(args.target, run_name="__main__")
+    finally:
+        count = stop()
     print(f"inprocess: {args.profiler} {count} samples", file=sys.stderr, flush=True)
     return 0
 
